@@ -1,0 +1,136 @@
+"""Passages -> answer: the source sentences that best answer the question, each cited.
+
+The answerer sits behind one small interface (:class:`Answerer`) so that a generative
+model can replace the default extractive one without touching retrieval or citations.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.cite import Citation, attach_marker, format_sources
+from rag.embed import SentenceEmbeddings
+from rag.retrieve import Passage
+from rag.sentences import sentence_spans
+
+ABSTAIN_TEXT = "The sources don't say: nothing in the indexed documents answers this question."
+EMPTY_QUESTION_TEXT = "Please ask a question about the documents."
+
+
+@dataclass
+class Answer:
+    """An answer whose every sentence ends with ``[n]`` markers into ``citations``.
+
+    When ``abstained`` is true the sources do not hold the answer, ``text`` says so and
+    there are no citations.
+    """
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    passages: list[Passage] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not self.citations:
+            return self.text
+        return f"{self.text}\n\nSources:\n{format_sources(self.citations)}"
+
+
+class Answerer(Protocol):
+    """Turns a question and its retrieved passages into a cited :class:`Answer`."""
+
+    def __call__(self, question: str, passages: list[Passage]) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage, with offsets into its whole document."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    passage: Passage
+
+
+def passage_sentences(passages: list[Passage]) -> list[Sentence]:
+    """Sentences of all passages; where overlapping chunks repeat a sentence (or part of
+    one), the longest copy is kept once."""
+    found = [
+        Sentence(p.source, p.start + s, p.start + e, p.text[s:e], p)
+        for p in passages
+        for s, e in sentence_spans(p.text)
+    ]
+    kept: list[Sentence] = []
+    for cand in sorted(found, key=lambda c: c.start - c.end):
+        if not any(
+            k.source == cand.source and k.start < cand.end and cand.start < k.end for k in kept
+        ):
+            kept.append(cand)
+    return kept
+
+
+class ExtractiveAnswerer:
+    """Answers with the passages' sentences most similar to the question; no LLM needed.
+
+    It abstains when no sentence reaches ``min_score`` cosine similarity, rather than
+    returning loosely related text. Further sentences are added while they score
+    within ``margin`` of the best one, up to ``max_sentences``, in document order.
+    """
+
+    def __init__(
+        self,
+        embeddings: SentenceEmbeddings,
+        *,
+        min_score: float = 0.3,
+        max_sentences: int = 3,
+        margin: float = 0.1,
+        cache_size: int = 50_000,
+    ) -> None:
+        self.embeddings = embeddings
+        self.min_score = min_score
+        self.max_sentences = max_sentences
+        self.margin = margin
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __call__(self, question: str, passages: list[Passage]) -> Answer:
+        if not question.strip():
+            return Answer(question, EMPTY_QUESTION_TEXT, abstained=True, passages=passages)
+        sentences = passage_sentences(passages)
+        if not sentences:
+            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+        scores = self._sentence_vectors([s.text for s in sentences]) @ np.asarray(
+            self.embeddings.embed_query(question)
+        )
+        best = float(scores.max())
+        if best < self.min_score:
+            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+        floor = max(self.min_score, best - self.margin)
+        ranked = sorted(zip(scores.tolist(), sentences, strict=True), key=lambda p: -p[0])
+        chosen = [(s, sent) for s, sent in ranked if s >= floor][: self.max_sentences]
+        source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
+        chosen.sort(key=lambda p: (source_rank[p[1].source], p[1].start))
+        citations = [
+            Citation(n, sent.source, sent.text, sent.start, sent.end, sent.passage.id, score)
+            for n, (score, sent) in enumerate(chosen, start=1)
+        ]
+        text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
+        return Answer(question, text, citations, abstained=False, passages=passages)
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings, computed once per distinct sentence and kept in an LRU cache."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self.embeddings.encode(missing), strict=True))
+        vectors = np.stack([self._cache[t] for t in texts])
+        for t in texts:
+            self._cache.move_to_end(t)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vectors

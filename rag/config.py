@@ -1,0 +1,82 @@
+"""One typed settings object, read from ``RAG_*`` environment variables.
+
+Every knob of the pipeline lives here so that the CLI, the web chat and library
+users configure the same thing the same way::
+
+    >>> from rag.config import Settings
+    >>> Settings(k=3).k
+    3
+    >>> # or: RAG_K=3 python app.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the package runs from; the default corpus and index live beside it."""
+
+MODEL_MAX_TOKENS = 256
+"""all-MiniLM-L6-v2 silently truncates input past this many word pieces."""
+
+
+class Settings(BaseSettings):
+    """Settings of one RAG instance; each field can be set as ``RAG_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+
+    # --- Documents and index ---
+    corpus_dir: Path = Field(
+        PROJECT_ROOT / "corpus", description="Folder of source documents indexed on first use."
+    )
+    index_dir: Path = Field(
+        PROJECT_ROOT / ".rag" / "index", description="Where the persistent Chroma index is kept."
+    )
+    collection: str = Field(
+        "rag", min_length=3, max_length=512, description="Chroma collection name."
+    )
+
+    # --- Chunking and embedding ---
+    embedding_model: str | None = Field(
+        None,
+        description="Path of a sentence-transformers model; default: the packaged all-MiniLM-L6-v2.",
+    )
+    chunk_size: int = Field(
+        200,
+        gt=0,
+        le=MODEL_MAX_TOKENS - 2,
+        description="Chunk length in model word pieces (the model's limit minus [CLS]/[SEP]).",
+    )
+    chunk_overlap: int = Field(40, ge=0, description="Word pieces shared by neighbouring chunks.")
+
+    # --- Retrieval and answering ---
+    k: int = Field(5, gt=0, le=100, description="Passages retrieved per question.")
+    max_sentences: int = Field(3, gt=0, le=20, description="Most sentences in an answer.")
+    min_score: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity a sentence needs to be used; below it the answer abstains.",
+    )
+    sentence_margin: float = Field(
+        0.1,
+        ge=0.0,
+        le=2.0,
+        description="Further sentences must score within this margin of the best one.",
+    )
+
+    # --- Web chat ---
+    host: str = Field("127.0.0.1", description="Address the web chat binds to.")
+    port: int = Field(7860, gt=0, lt=65536, description="Port of the web chat.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_size ({self.chunk_size})"
+            )
+        return self

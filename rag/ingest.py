@@ -1,0 +1,187 @@
+"""Documents -> chunks: find files, read them, split them with exact character offsets.
+
+Nothing here touches the index; :mod:`rag.store` keeps chunks, and
+:meth:`rag.pipeline.RAG.ingest` syncs the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+"""Split at paragraphs, then sentences, then clauses, words and finally characters."""
+
+
+class UnreadableFile(ValueError):
+    """A file that cannot be turned into text; the message is the reason shown to the user."""
+
+
+def read_text(path: Path) -> str:
+    """Plain text and Markdown: UTF-8 (a BOM is dropped)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise UnreadableFile(f"not UTF-8 text (byte {err.start})") from None
+
+
+LOADERS: dict[str, Callable[[Path], str]] = {".txt": read_text, ".md": read_text}
+"""File suffix -> function returning the document text. Adding a format is one entry."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document: ``document_text[start:end] == text``."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+    end: int
+    path: str = ""
+
+    @property
+    def metadata(self) -> dict[str, str | int]:
+        return {"source": self.source, "start": self.start, "end": self.end, "path": self.path}
+
+
+def chunk_id(source: str, start: int, text: str) -> str:
+    """Stable id: the same text at the same place of the same source keeps its id."""
+    return hashlib.sha256(f"{source}\x00{start}\x00{text}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed, per source, with a reason for every skipped file."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+
+    def __str__(self) -> str:
+        lines = [
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped "
+            f"({self.chunks_added} chunks added, {self.chunks_removed} removed)"
+        ]
+        lines += [f"skipped {source}: {reason}" for source, reason in self.skipped]
+        return "\n".join(lines)
+
+
+class Splitter:
+    """Splits text into chunks no longer than the embedding model can read.
+
+    Lengths are counted in the model's own word pieces so nothing is silently
+    truncated at embedding time; offsets are found in the original text, so every
+    chunk is an exact slice of it.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, chunk_size: int, chunk_overlap: int):
+        def length(text: str) -> int:  # verbose=False: long documents are expected here
+            return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+        self._splitter = RecursiveCharacterTextSplitter(
+            length_function=length,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            separators=SEPARATORS,
+            keep_separator="end",
+        )
+
+    def split(self, text: str, source: str, path: str = "") -> list[Chunk]:
+        chunks: list[Chunk] = []
+        cursor = 0
+        for piece in self._splitter.split_text(text):
+            start = text.find(piece, cursor)
+            if start < 0:  # the splitter only strips whitespace, so this cannot happen
+                raise AssertionError(f"chunk not found in {source} after offset {cursor}")
+            end = start + len(piece)
+            chunks.append(Chunk(chunk_id(source, start, piece), source, piece, start, end, path))
+            cursor = start + 1
+        return chunks
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A document ready to split: its text, its source name and, for files, its path."""
+
+    source: str
+    text: str
+    path: str = ""
+
+
+def discover(folder: Path) -> Iterator[Path]:
+    """Files below ``folder`` in a stable order, hidden files and folders left out."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def source_name(path: Path, corpus_dir: Path) -> str:
+    """Path relative to the corpus folder, or the absolute path for files outside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(corpus_dir.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def load(
+    items: Iterable[str | Path | Document], corpus_dir: Path, report: IngestReport
+) -> tuple[list[SourceDoc], list[Path]]:
+    """Read files, folders and LangChain Documents into :class:`SourceDoc` objects.
+
+    Returns the documents and the folders that were walked (their vanished files get
+    removed from the index). Files that cannot be read go to ``report.skipped``.
+    """
+    docs: list[SourceDoc] = []
+    folders: list[Path] = []
+    for item in items:
+        if isinstance(item, Document):
+            source = str(item.metadata.get("source") or chunk_id("document", 0, item.page_content))
+            docs.append(SourceDoc(source, item.page_content))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            folders.append(path.resolve())
+            files: Iterable[Path] = discover(path)
+        elif path.exists():
+            files = [path]
+        else:
+            report.skipped.append((str(path), "no such file or folder"))
+            continue
+        for file in files:
+            source = source_name(file, corpus_dir)
+            loader = LOADERS.get(file.suffix.lower())
+            if loader is None:
+                report.skipped.append((source, f"unsupported format {file.suffix or '(none)'!r}"))
+                continue
+            try:
+                text = loader(file)
+            except UnreadableFile as err:
+                report.skipped.append((source, str(err)))
+                continue
+            except OSError as err:
+                report.skipped.append((source, f"cannot read: {err.strerror or err}"))
+                continue
+            if not text.strip():
+                report.skipped.append((source, "empty"))
+                continue
+            docs.append(SourceDoc(source, text, str(file.resolve())))
+    return docs, folders

@@ -1,0 +1,86 @@
+"""Sentence boundaries with character offsets, so a sentence can be quoted exactly."""
+
+from __future__ import annotations
+
+import re
+
+_CANDIDATE = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
+"""Terminal punctuation (with closing quotes or brackets) before a capitalised word."""
+
+_WORD_BEFORE = re.compile(r"(\S+)$")
+
+ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "gen",
+        "col",
+        "lt",
+        "sen",
+        "rep",
+        "gov",
+        "rev",
+        "no",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "corp",
+        "co",
+        "mt",
+        "e.g",
+        "i.e",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
+)
+
+
+def _ends_sentence(line: str, match: re.Match[str]) -> bool:
+    if match.group()[0] != ".":
+        return True
+    before = _WORD_BEFORE.search(line, 0, match.start())
+    if before is None:
+        return True
+    word = before.group(1).lstrip("\"'“‘([")
+    # "U.S." or "J." (initials) and listed abbreviations do not end a sentence.
+    if re.fullmatch(r"(?:[A-Za-z]\.)*[A-Z]", word):
+        return False
+    return word.lower() not in ABBREVIATIONS
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence in ``text``, whitespace trimmed.
+
+    Lines are split first (a paragraph or heading never runs into the next), then
+    terminal punctuation followed by a capitalised word ends a sentence, except after
+    common abbreviations and initials.
+    """
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        body = line.group()
+        cuts = [m.end() for m in _CANDIDATE.finditer(body) if _ends_sentence(body, m)]
+        start = 0
+        for end in [*cuts, len(body)]:
+            piece = body[start:end]
+            if piece.strip():
+                left = start + len(piece) - len(piece.lstrip())
+                spans.append((line.start() + left, line.start() + left + len(piece.strip())))
+            start = end
+    return spans

@@ -1,0 +1,65 @@
+"""The web chat: a Gradio ChatInterface over :meth:`RAG.answer`, callable as ``/chat``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: we run offline
+
+import gradio as gr
+
+from rag.answer import Answer
+from rag.pipeline import RAG
+
+EXAMPLES = [
+    "What would Ukraine receive in exchange for ceding territory?",
+    "Was Ukraine involved in preparing the framework?",
+    "How did European diplomats describe the proposal?",
+]
+
+
+def reply_messages(answer: Answer) -> list[dict]:
+    """The answer, then its numbered sources with quotes in a collapsible block.
+
+    Plain text (the Chatbot renders no Markdown), so document text never becomes markup
+    and programs calling ``/chat`` get the text as it is.
+    """
+    messages: list[dict] = [{"role": "assistant", "content": answer.text}]
+    if answer.citations:
+        sources = "\n\n".join(
+            f"{c.marker} {c.source} (characters {c.start}-{c.end}): “{c.quote}”"
+            for c in answer.citations
+        )
+        messages.append({"role": "assistant", "content": sources, "metadata": {"title": "Sources"}})
+    return messages
+
+
+def build_demo(rag: RAG) -> gr.ChatInterface:
+    """The chat app for ``rag``; its endpoint is ``/chat`` (``message`` -> list of messages)."""
+
+    def chat(message: str, history: list[dict]) -> list[dict]:
+        return reply_messages(rag.answer(message))
+
+    return gr.ChatInterface(
+        chat,
+        chatbot=gr.Chatbot(render_markdown=False, label="Answers with sources", height="70vh"),
+        api_name="chat",
+        title="Ask the documents",
+        description=(
+            f"Answers come only from the {rag.count()} indexed passages of "
+            f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. "
+            "When the sources don't say, the answer says so."
+        ),
+        examples=EXAMPLES,
+        run_examples_on_click=True,
+        flagging_mode="never",
+    )
+
+
+def serve(rag: RAG | None = None) -> None:
+    """Index the corpus if it is missing or stale, then serve the chat on host:port."""
+    rag = rag or RAG()
+    print(f"Checking the index against {rag.settings.corpus_dir} ...", file=sys.stderr)
+    print(rag.ingest(), file=sys.stderr)
+    build_demo(rag).launch(server_name=rag.settings.host, server_port=rag.settings.port)
