@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # --- Chunking and embedding ---
     embedding_model: str | None = Field(
         None,
-        description="Path of a sentence-transformers model; default: the packaged all-MiniLM-L6-v2.",
+        description="Folder of a sentence-transformers model; default: packaged all-MiniLM-L6-v2.",
     )
     chunk_size: int = Field(
         200,

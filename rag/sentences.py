@@ -10,45 +10,8 @@ _CANDIDATE = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])"""
 _WORD_BEFORE = re.compile(r"(\S+)$")
 
 ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "jr",
-        "sr",
-        "gen",
-        "col",
-        "lt",
-        "sen",
-        "rep",
-        "gov",
-        "rev",
-        "no",
-        "vs",
-        "etc",
-        "inc",
-        "ltd",
-        "corp",
-        "co",
-        "mt",
-        "e.g",
-        "i.e",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    ]
+    "mr mrs ms dr prof st jr sr gen col lt sen rep gov rev no vs etc inc ltd corp co mt "
+    "e.g i.e jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 
 
