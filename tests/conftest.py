@@ -1,0 +1,49 @@
+"""Shared fixtures: the real packaged model, real Chroma in temp folders, loaded once."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rag import RAG
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+ARTICLE = "us-drafted-peace-framework.txt"
+
+
+def source_text(corpus_dir: Path, source: str) -> str:
+    """The document text a citation's offsets point into."""
+    return (corpus_dir / source).read_bytes().decode("utf-8-sig")
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the default corpus, so no test can change the repository's."""
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(CORPUS, folder, dirs_exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def default_rag(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RAG:
+    """The default corpus indexed once per test session (read-only for tests)."""
+    rag = RAG(corpus_dir=corpus_dir, index_dir=tmp_path_factory.mktemp("index"))
+    rag.ingest(progress=False)
+    return rag
+
+
+@pytest.fixture
+def make_rag(tmp_path: Path) -> Callable[..., RAG]:
+    """A fresh RAG with its own empty index and corpus folder ``tmp_path / "docs"``."""
+
+    def make(**overrides) -> RAG:
+        docs = tmp_path / "docs"
+        docs.mkdir(exist_ok=True)
+        settings = {"corpus_dir": docs, "index_dir": tmp_path / "index", **overrides}
+        return RAG(**settings)
+
+    return make

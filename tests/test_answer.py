@@ -1,0 +1,130 @@
+"""Answers: cited with exact quotes, numbered in order, abstaining when the sources don't say."""
+
+import re
+from pathlib import Path
+
+import pytest
+from langchain_core.runnables import Runnable
+
+import rag as rag_module
+from rag import RAG, Answer, Citation, Passage
+from tests.conftest import ARTICLE, source_text
+
+IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
+ANSWERABLE = [
+    IN_RETURN,
+    "Was Ukraine involved in preparing the framework?",
+    "How did European diplomats describe the proposal?",
+    "Where are diplomats meeting?",
+]
+OFF_TOPIC = [
+    "What is the boiling point of nitrogen?",
+    "What is a good recipe for pancakes?",
+    "Who won the 1998 football world cup?",
+]
+MARKERS = re.compile(r"\[(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def answers(default_rag: RAG) -> dict[str, Answer]:
+    return {q: default_rag.answer(q) for q in ANSWERABLE + OFF_TOPIC}
+
+
+def test_answers_with_a_quote_of_the_security_guarantees_sentence(
+    answers: dict[str, Answer],
+) -> None:
+    found = answers[IN_RETURN]
+    assert not found.abstained
+    quotes = [c.quote for c in found.citations]
+    assert any("in return for international security guarantees" in q for q in quotes)
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_quote_is_the_source_text_at_its_offsets(
+    answers: dict[str, Answer], corpus_dir: Path, question: str
+) -> None:
+    citations = answers[question].citations
+    assert citations
+    for c in citations:
+        assert source_text(corpus_dir, c.source)[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_citations_are_numbered_from_one_and_each_is_used(
+    answers: dict[str, Answer], question: str
+) -> None:
+    found = answers[question]
+    assert [c.number for c in found.citations] == list(range(1, len(found.citations) + 1))
+    used = {int(n) for n in MARKERS.findall(found.text)}
+    assert used == {c.number for c in found.citations}
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_sentence_of_an_answer_ends_with_a_marker(
+    answers: dict[str, Answer], question: str
+) -> None:
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", answers[question].text)
+    for sentence in sentences:
+        assert re.search(r"(\[\d+\])+[.!?]?$", sentence), sentence
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_abstain(answers: dict[str, Answer], question: str) -> None:
+    found = answers[question]
+    assert found.abstained
+    assert found.citations == []
+    assert found.text.startswith("The sources don't say")
+
+
+def test_an_empty_question_abstains_without_retrieving(default_rag: RAG) -> None:
+    found = default_rag.answer("   ")
+    assert found.abstained and not found.citations
+
+
+def test_an_empty_index_abstains(make_rag) -> None:
+    found = make_rag().answer(IN_RETURN)
+    assert found.abstained and found.passages == []
+
+
+def test_retrieve_returns_passages_best_first_with_offsets(
+    default_rag: RAG, corpus_dir: Path
+) -> None:
+    passages = default_rag.retrieve(IN_RETURN, k=3)
+    assert len(passages) == 3
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    for p in passages:
+        assert source_text(corpus_dir, p.source)[p.start : p.end] == p.text
+
+
+def test_the_chain_is_a_runnable_from_question_to_answer(default_rag: RAG) -> None:
+    chain = default_rag.chain()
+    assert isinstance(chain, Runnable)
+    first, second = chain.batch([IN_RETURN, OFF_TOPIC[0]])
+    assert isinstance(first, Answer) and not first.abstained
+    assert isinstance(second, Answer) and second.abstained
+
+
+def test_the_answerer_is_pluggable(default_rag: RAG) -> None:
+    """Plumbing only: a custom answerer receives the retrieved passages."""
+    seen: list[list[Passage]] = []
+
+    def first_passage(question: str, passages: list[Passage]) -> Answer:
+        seen.append(passages)
+        p = passages[0]
+        return Answer(question, f"{p.text} [1]", [Citation(1, p.source, p.text, p.start, p.end)])
+
+    custom = RAG(default_rag.settings, answerer=first_passage)
+    found = custom.answer(IN_RETURN)
+    assert seen and len(seen[0]) == default_rag.settings.k
+    assert found.citations[0].source == ARTICLE
+
+
+def test_module_answer_indexes_the_default_corpus_on_first_use(
+    monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setattr(rag_module, "_default", None)
+    found = rag_module.answer(IN_RETURN)
+    assert not found.abstained
+    assert rag_module.default_rag().count() > 0

@@ -1,0 +1,50 @@
+"""Settings: one typed object, read from RAG_* variables, validated."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from rag import RAG, Settings
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_K", "7")
+    monkeypatch.setenv("RAG_PORT", "9001")
+    monkeypatch.setenv("RAG_INDEX_DIR", "/tmp/some-index")
+    settings = Settings()
+    assert (settings.k, settings.port, settings.index_dir) == (7, 9001, Path("/tmp/some-index"))
+
+
+def test_keyword_overrides_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_K", "7")
+    assert Settings(k=2).k == 2
+
+
+def test_defaults_serve_on_loopback_only() -> None:
+    assert (Settings().host, Settings().port) == ("127.0.0.1", 7860)
+
+
+def test_overlap_as_large_as_chunk_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="chunk_overlap"):
+        Settings(chunk_size=50, chunk_overlap=50)
+
+
+def test_chunk_larger_than_model_window_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="chunk_size"):
+        Settings(chunk_size=300)
+
+
+def test_unknown_setting_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="top_k"):
+        Settings(top_k=3)
+
+
+def test_collection_name_shorter_than_chroma_allows_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="collection"):
+        Settings(collection="ab")
+
+
+def test_rag_rejects_settings_and_overrides_together() -> None:
+    with pytest.raises(ValueError, match="either settings or keyword overrides"):
+        RAG(Settings(), k=3)
