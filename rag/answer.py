@@ -26,7 +26,8 @@ class Answer:
     """An answer whose every sentence ends with ``[n]`` markers into ``citations``.
 
     When ``abstained`` is true the sources do not hold the answer, ``text`` says so and
-    there are no citations.
+    there are no citations. ``score`` is the evidence score the abstention decision was
+    made on (for the extractive answerer: the best sentence's cosine similarity).
     """
 
     question: str
@@ -34,6 +35,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     abstained: bool = False
     passages: list[Passage] = field(default_factory=list)
+    score: float | None = None
 
     def __str__(self) -> str:
         if not self.citations:
@@ -110,7 +112,7 @@ class ExtractiveAnswerer:
         )
         best = float(scores.max())
         if best < self.min_score:
-            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=best)
         floor = max(self.min_score, best - self.margin)
         ranked = sorted(zip(scores.tolist(), sentences, strict=True), key=lambda p: -p[0])
         chosen = [(s, sent) for s, sent in ranked if s >= floor][: self.max_sentences]
@@ -121,7 +123,7 @@ class ExtractiveAnswerer:
             for n, (score, sent) in enumerate(chosen, start=1)
         ]
         text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
-        return Answer(question, text, citations, abstained=False, passages=passages)
+        return Answer(question, text, citations, abstained=False, passages=passages, score=best)
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, computed once per distinct sentence and kept in an LRU cache."""

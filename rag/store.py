@@ -60,6 +60,14 @@ class Store:
             entry.path = str(meta.get("path") or "")
         return dict(found)
 
+    def chunks(self) -> list[Chunk]:
+        """Every chunk in the index, with its text and offsets."""
+        got = self.vectors.get(include=["documents", "metadatas"])
+        return [
+            Chunk(i, str(m["source"]), text, int(m["start"]), int(m["end"]), str(m.get("path", "")))
+            for i, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
     def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:
         """Embed and upsert chunks in batches, with a progress bar on a terminal."""
         disable = None if progress is None else not progress  # None: only on a terminal
