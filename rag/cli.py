@@ -24,6 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     ask = sub.add_parser("ask", help="answer a question with numbered sources and quotes")
     ask.add_argument("question")
     sub.add_parser("serve", help="start the web chat (same as python app.py)")
+    ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
+    ev.add_argument("--dataset", default="default", help="default (gold set), squad or halueval")
+    ev.add_argument("--gold", type=Path, help="gold JSONL for the default dataset")
+    ev.add_argument("--limit", type=int, help="ask at most this many questions (fixed seed)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--out", type=Path, help="report folder (default evals/reports/DATASET)")
+    ev.add_argument(
+        "--check", action="store_true", help="exit 1 when a floor in evals/thresholds.toml breaks"
+    )
     args = parser.parse_args(argv)
 
     from rag import RAG
@@ -40,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return (
             1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
         )
+    if args.command == "eval":
+        return evaluate_command(args, rag.settings)
     if args.command == "ask":
         if rag.count() == 0:
             print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
@@ -50,6 +61,45 @@ def main(argv: list[str] | None = None) -> int:
 
     serve(rag)
     return 0
+
+
+def evaluate_command(args: argparse.Namespace, settings) -> int:
+    from rag.evaluate import GOLD, check_floors, evaluate
+
+    run, report = evaluate(
+        args.dataset,
+        limit=args.limit,
+        seed=args.seed,
+        gold=args.gold or GOLD,
+        out_dir=args.out,
+        settings=settings,
+    )
+    data = run.to_json()
+    headline = data["metrics"].get("test", data["metrics"]["all"])
+    for key in (
+        "recall@1",
+        f"recall@{run.k}",
+        "mrr",
+        "contains_answer",
+        "citation_recall",
+        "citation_precision",
+        "gold_coverage",
+        "quote_exactness",
+        "abstention_recall",
+        "wrong_abstention_rate",
+        "bm25_recall@1",
+        f"bm25_recall@{run.k}",
+        "bm25_mrr",
+    ):
+        value = headline.get(key)
+        print(f"{key:>24}: {'–' if value is None else round(value, 3)}")
+    print(f"report: {report}")
+    if not args.check:
+        return 0
+    broken = check_floors(data, args.dataset)
+    for line in broken:
+        print(f"FLOOR BROKEN: {line}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,401 @@
+"""Measure a RAG instance on a dataset: retrieval, answer correctness, citations, abstention.
+
+Every metric is defined in ``evals/README.md``; the functions here are those definitions.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from rag.answer import Answer
+from rag.bm25 import BM25
+from rag.config import PROJECT_ROOT, Settings
+from rag.datasets import DATA_DIR, Dataset, EvalQuestion, load_dataset
+from rag.judge import judge
+from rag.pipeline import RAG
+from rag.report import write as write_report
+
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_STATEMENT = re.compile(r"(?P<body>.+?)(?P<marks>(?:\s*\[\d+\])+)[.!?\"'”’)]*(?:\s+|$)", re.S)
+
+
+# --- answer correctness (SQuAD-style normalisation) ---
+
+
+def normalize(text: str) -> str:
+    """Lower case, no citation markers, punctuation or articles, single spaces."""
+    text = _MARKERS.sub(" ", text).lower()
+    text = "".join(" " if ch in string.punctuation or ch in "“”‘’" else ch for ch in text)
+    return " ".join(w for w in text.split() if w not in {"a", "an", "the"})
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    pred, ref = normalize(prediction).split(), normalize(gold).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or not common:
+        return float(pred == ref)
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains(prediction: str, gold: str) -> bool:
+    """Whether the normalised gold answer occurs, as whole words, in the normalised answer."""
+    return f" {normalize(gold)} " in f" {normalize(prediction)} "
+
+
+# --- citations ---
+
+
+def statements(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into statements, each with the citation numbers that close it.
+
+    Text after the last marker forms a statement with no citations (it counts against
+    citation recall).
+    """
+    found: list[tuple[str, list[int]]] = []
+    end = 0
+    for m in _STATEMENT.finditer(text):
+        found.append((m.group("body").strip(), [int(n) for n in re.findall(r"\d+", m["marks"])]))
+        end = m.end()
+    rest = text[end:].strip()
+    if rest:
+        found.append((rest, []))
+    return found
+
+
+def citation_support(answer: Answer) -> tuple[int, int, int, int]:
+    """ALCE citation recall and precision counts for one answer.
+
+    Returns (statements, supported statements, citations, precise citations). A statement
+    is supported when its cited passages, joined, support it. A citation is precise when
+    its statement is supported and the citation is needed: it supports the statement on
+    its own, or the others without it do not.
+    """
+    passage_text = {p.id: p.text for p in answer.passages}
+    evidence = {c.number: passage_text.get(c.passage_id, c.quote) for c in answer.citations}
+    n_statements = n_supported = n_citations = n_precise = 0
+    for claim, numbers in statements(answer.text):
+        cited = [evidence[n] for n in numbers if n in evidence]
+        n_statements += 1
+        n_citations += len(numbers)
+        if not cited or not judge(" ".join(cited), claim).supported:
+            continue
+        n_supported += 1
+        for i, premise in enumerate(cited):
+            others = cited[:i] + cited[i + 1 :]
+            alone = judge(premise, claim).supported
+            if alone or not others or not judge(" ".join(others), claim).supported:
+                n_precise += 1
+    return n_statements, n_supported, n_citations, n_precise
+
+
+# --- gold locations ---
+
+
+def covers(start: int, end: int, gold_start: int, gold_end: int) -> bool:
+    """A range covers a gold span when it holds at least half of the span's characters."""
+    overlap = min(end, gold_end) - max(start, gold_start)
+    return overlap * 2 >= gold_end - gold_start > 0
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the gold is: a span of a source, or (``start < 0``) a whole source."""
+
+    source: str
+    start: int = -1
+    end: int = -1
+
+    def hit(self, source: str, start: int, end: int) -> bool:
+        return source == self.source and (
+            self.start < 0 or covers(start, end, self.start, self.end)
+        )
+
+
+def gold_locations(question: EvalQuestion, texts: dict[str, str]) -> list[Location]:
+    """Gold spans when the dataset has them, otherwise its gold sources as whole documents."""
+    if not question.spans:
+        return [Location(source) for source in question.gold_sources]
+    locations = []
+    for span in question.spans:
+        start = texts[span.source].find(span.text)
+        locations.append(Location(span.source, start, start + len(span.text)))
+    return locations
+
+
+def first_hit(ranked: Iterable[tuple[str, int, int]], gold: list[Location]) -> int | None:
+    """1-based rank of the first retrieved range that hits any gold location."""
+    for rank, (source, start, end) in enumerate(ranked, start=1):
+        if any(g.hit(source, start, end) for g in gold):
+            return rank
+    return None
+
+
+# --- one question ---
+
+
+@dataclass
+class QuestionResult:
+    """Everything measured for one question, kept for the per-question report."""
+
+    id: str
+    question: str
+    type: str
+    split: str
+    answerable: bool
+    answer: str
+    abstained: bool
+    score: float | None
+    citations: list[dict]
+    gold_answers: list[str]
+    gold_spans: list[str]
+    rank: int | None
+    bm25_rank: int | None
+    f1: float
+    em: bool
+    fact_recall: float
+    contains_answer: bool
+    statements: int
+    supported_statements: int
+    n_citations: int
+    precise_citations: int
+    gold_cited_any: bool
+    gold_cited_all: bool
+    quotes_exact: int
+    latency_ms: float
+    failures: list[str] = field(default_factory=list)
+
+
+def measure(
+    question: EvalQuestion,
+    answer: Answer,
+    texts: dict[str, str],
+    bm25_ranked: list[tuple[str, int, int]],
+    latency_ms: float,
+) -> QuestionResult:
+    gold = gold_locations(question, texts)
+    golds = list(question.answers)
+    cites = answer.citations
+    exact = [texts.get(c.source, "")[c.start : c.end] == c.quote for c in cites]
+    gold_cited = [any(g.hit(c.source, c.start, c.end) for c in cites) for g in gold]
+    n_st, n_sup, n_cit, n_prec = citation_support(answer) if not answer.abstained else (0, 0, 0, 0)
+    result = QuestionResult(
+        id=question.id,
+        question=question.question,
+        type=question.type,
+        split=question.split,
+        answerable=question.answerable,
+        answer=answer.text,
+        abstained=answer.abstained,
+        score=answer.score,
+        citations=[
+            {
+                "number": c.number,
+                "source": c.source,
+                "start": c.start,
+                "end": c.end,
+                "quote": c.quote,
+                "exact": ok,
+            }
+            for c, ok in zip(cites, exact, strict=True)
+        ],
+        gold_answers=golds,
+        gold_spans=[s.text for s in question.spans] or list(question.gold_sources),
+        rank=first_hit(((p.source, p.start, p.end) for p in answer.passages), gold),
+        bm25_rank=first_hit(bm25_ranked, gold),
+        f1=max((token_f1(answer.text, g) for g in golds), default=0.0),
+        em=any(normalize(answer.text) == normalize(g) for g in golds),
+        fact_recall=(sum(contains(answer.text, g) for g in golds) / len(golds)) if golds else 0.0,
+        contains_answer=any(contains(answer.text, g) for g in golds),
+        statements=n_st,
+        supported_statements=n_sup,
+        n_citations=n_cit,
+        precise_citations=n_prec,
+        gold_cited_any=any(gold_cited),
+        gold_cited_all=bool(gold_cited) and all(gold_cited),
+        quotes_exact=sum(exact),
+        latency_ms=latency_ms,
+    )
+    result.failures = failures(result)
+    return result
+
+
+def failures(r: QuestionResult) -> list[str]:
+    """Why a question counts as failed; empty when it passed."""
+    found = []
+    if r.answerable and r.abstained:
+        found.append("abstained on an answerable question")
+    elif r.answerable and not r.gold_cited_any:
+        found.append("no citation covers the gold")
+    if not r.answerable and not r.abstained:
+        found.append("answered an unanswerable question")
+    if r.quotes_exact < len(r.citations):
+        found.append("inexact quote")
+    if r.supported_statements < r.statements:
+        found.append("unsupported statement")
+    return found
+
+
+# --- aggregation ---
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _share(flags: list[bool]) -> float | None:
+    return _mean([float(f) for f in flags])
+
+
+def summarize(results: list[QuestionResult], k: int) -> dict[str, float | int | None]:
+    """The headline metrics over a set of results (see evals/README.md)."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    answered = [r for r in results if not r.abstained]
+    abstained = [r for r in results if r.abstained]
+    n_cit = sum(r.n_citations for r in answered)
+    n_quotes = sum(len(r.citations) for r in results)
+    latencies = [r.latency_ms for r in results]
+    metrics: dict[str, float | int | None] = {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
+    for name, ranks in (
+        ("", [r.rank for r in answerable]),
+        ("bm25_", [r.bm25_rank for r in answerable]),
+    ):
+        for at in sorted({1, 3, k}):
+            metrics[f"{name}recall@{at}"] = _share(
+                [rank is not None and rank <= at for rank in ranks]
+            )
+        metrics[f"{name}mrr"] = _mean([1 / rank if rank else 0.0 for rank in ranks])
+    statements_total = sum(r.statements for r in answered)
+    metrics |= {
+        "answer_f1": _mean([r.f1 for r in answerable]),
+        "answer_em": _share([r.em for r in answerable]),
+        "fact_recall": _mean([r.fact_recall for r in answerable]),
+        "contains_answer": _share([r.contains_answer for r in answerable]),
+        "citation_recall": (
+            sum(r.supported_statements for r in answered) / statements_total
+            if statements_total
+            else None
+        ),
+        "citation_precision": sum(r.precise_citations for r in answered) / n_cit if n_cit else None,
+        "gold_coverage": _share([r.gold_cited_any for r in answerable]),
+        "gold_coverage_all": _share([r.gold_cited_all for r in answerable]),
+        "quote_exactness": sum(r.quotes_exact for r in results) / n_quotes if n_quotes else None,
+        "abstention_precision": _share([not r.answerable for r in abstained]),
+        "abstention_recall": _share([r.abstained for r in unanswerable]),
+        "wrong_abstention_rate": _share([r.abstained for r in answerable]),
+        "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
+        "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
+    }
+    return metrics
+
+
+@dataclass
+class EvalRun:
+    """One evaluation: the dataset, per-question results and metrics by split and type."""
+
+    dataset: str
+    k: int
+    results: list[QuestionResult]
+    index_report: str
+    seconds: float
+
+    def metrics(self, keep: Callable[[QuestionResult], bool] = lambda r: True) -> dict:
+        return summarize([r for r in self.results if keep(r)], self.k)
+
+    def to_json(self) -> dict:
+        splits = sorted({r.split for r in self.results})
+        types = sorted({r.type for r in self.results})
+        return {
+            "dataset": self.dataset,
+            "k": self.k,
+            "seconds": round(self.seconds, 1),
+            "index": self.index_report,
+            "metrics": {
+                "all": self.metrics(),
+                **{s: self.metrics(lambda r, s=s: r.split == s) for s in splits},
+            },
+            "by_type": {t: self.metrics(lambda r, t=t: r.type == t) for t in types},
+            "questions": [asdict(r) for r in self.results],
+        }
+
+
+def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
+    """Index the dataset through the normal ingest path, ask every question, measure."""
+    started = time.perf_counter()
+    index_report = rag.ingest(dataset.sources, progress=progress)
+    chunks = rag.store.chunks()
+    bm25 = BM25([c.text for c in chunks])
+    k = rag.settings.k
+    results = []
+    for question in tqdm(dataset.questions, desc="Asking", unit="q", disable=not progress):
+        t0 = time.perf_counter()
+        answer = rag.answer(question.question)
+        latency = (time.perf_counter() - t0) * 1000
+        lexical = [
+            (chunks[i].source, chunks[i].start, chunks[i].end)
+            for i, _ in bm25.top(question.question, k)
+        ]
+        results.append(measure(question, answer, dataset.texts, lexical, latency))
+    return EvalRun(
+        dataset.name, k, results, str(index_report).splitlines()[0], time.perf_counter() - started
+    )
+
+
+# --- entry point and floors ---
+
+THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.toml"
+GOLD = PROJECT_ROOT / "evals" / "gold" / "default.jsonl"
+REPORTS = PROJECT_ROOT / "evals" / "reports"
+
+
+def evaluate(
+    dataset: str = "default",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    gold: Path = GOLD,
+    out_dir: Path | None = None,
+    settings: Settings | None = None,
+    progress: bool | None = None,
+) -> tuple[EvalRun, Path]:
+    """Run one dataset end to end in its own index and write its report.
+
+    The index lives under ``evals/data/index/<dataset>`` so evaluating never touches the
+    chat's index, and a second run re-uses the embeddings of the first.
+    """
+    base = settings or Settings()
+    data = load_dataset(dataset, limit, seed=seed, gold=gold, corpus_dir=base.corpus_dir)
+    index_dir = DATA_DIR / "index" / dataset
+    rag = RAG(base.model_copy(update={"index_dir": index_dir}))
+    result = run(rag, data, progress=progress)
+    report = write_report(result, out_dir or REPORTS / dataset, min_score=base.min_score)
+    return result, report
+
+
+def check_floors(data: dict, dataset: str, path: Path = THRESHOLDS) -> list[str]:
+    """Metrics of ``data`` (``EvalRun.to_json()``) that break the floors or ceilings kept
+    for ``dataset`` in ``path``; empty when all hold."""
+    table = tomllib.loads(path.read_text()).get(dataset, {})
+    broken = []
+    for bound, holds in (("min", lambda v, t: v >= t), ("max", lambda v, t: v <= t)):
+        for key, limit in table.get(bound, {}).items():
+            split, metric = key.split(".", 1)
+            value = data["metrics"].get(split, {}).get(metric)
+            if value is None or not holds(value, limit):
+                broken.append(f"{key} = {value} breaks the {bound} of {limit}")
+    return broken

@@ -1,0 +1,189 @@
+"""Write an evaluation as files people can read: metrics.json, report.md and two plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.evaluate import EvalRun, QuestionResult
+
+HEADLINE = [
+    ("recall@1", "Retrieval recall@1"),
+    ("recall@{k}", "Retrieval recall@{k}"),
+    ("mrr", "Retrieval MRR@{k}"),
+    ("answer_f1", "Answer token F1"),
+    ("answer_em", "Answer exact match"),
+    ("fact_recall", "Gold facts in answer"),
+    ("contains_answer", "Answer contains a gold answer"),
+    ("citation_recall", "Citation recall (ALCE)"),
+    ("citation_precision", "Citation precision (ALCE)"),
+    ("gold_coverage", "Citations cover a gold span/source"),
+    ("gold_coverage_all", "Citations cover every gold span/source"),
+    ("quote_exactness", "Quote exactness"),
+    ("abstention_precision", "Abstention precision"),
+    ("abstention_recall", "Abstention recall"),
+    ("wrong_abstention_rate", "Wrong abstentions (answerable)"),
+    ("latency_p50_ms", "Latency p50 (ms)"),
+    ("latency_p95_ms", "Latency p95 (ms)"),
+]
+
+
+def fmt(value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3f}" if abs(value) <= 1 else f"{value:.0f}"
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def cell(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def write(run: EvalRun, out_dir: Path, min_score: float | None = None) -> Path:
+    """Write ``metrics.json``, ``report.md``, ``scores.png`` and ``by_type.png`` to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = run.to_json()
+    (out_dir / "metrics.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    plot_scores(run.results, out_dir / "scores.png", min_score)
+    plot_by_type(data["by_type"], out_dir / "by_type.png")
+    (out_dir / "report.md").write_text(markdown(run, data))
+    return out_dir / "report.md"
+
+
+def markdown(run: EvalRun, data: dict) -> str:
+    k = run.k
+    columns = [c for c in ("test", "dev", "all") if c in data["metrics"]]
+    overall = data["metrics"]["all"]
+    lines = [
+        f"# Evaluation: {run.dataset}",
+        "",
+        f"{overall['questions']} questions ({overall['answerable']} answerable, "
+        f"{overall['unanswerable']} not), k = {k}, {data['seconds']} s. Index: {run.index_report}.",
+        "",
+        "Metric definitions: `evals/README.md`."
+        + (
+            " The test split is the headline; dev questions may have been looked at."
+            if "dev" in columns
+            else ""
+        ),
+        "",
+        "## Summary",
+        "",
+        "| Metric | " + " | ".join(columns) + " |",
+        "| --- |" + " ---: |" * len(columns),
+    ]
+    for key, label in HEADLINE:
+        key, label = key.format(k=k), label.format(k=k)
+        lines.append(row(label, *(fmt(data["metrics"][c].get(key)) for c in columns)))
+    lines += [
+        "",
+        "## Retrieval against a plain BM25 on the same chunks",
+        "",
+        f"| Retriever | recall@1 | recall@3 | recall@{k} | MRR@{k} |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, prefix in (("rag (dense)", ""), ("BM25", "bm25_")):
+        metrics = ("recall@1", "recall@3", f"recall@{k}", "mrr")
+        lines.append(row(name, *(fmt(overall.get(prefix + m)) for m in metrics)))
+    lines += [
+        "",
+        "## By question type",
+        "",
+        "![metrics by question type](by_type.png)",
+        "",
+        "| Type | Questions | Gold covered | Contains answer | Abstained (unanswerable) "
+        "| Wrong abstentions | Citation recall |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in data["by_type"].items():
+        values = [
+            m["questions"],
+            m["gold_coverage"],
+            m["contains_answer"],
+            m["abstention_recall"],
+            m["wrong_abstention_rate"],
+            m["citation_recall"],
+        ]
+        lines.append(row(name, *(fmt(v) for v in values)))
+    lines += [
+        "",
+        "## Where an abstention threshold belongs",
+        "",
+        "The answerer's evidence score (`Answer.score`) for answerable and unanswerable "
+        "questions; the line is the current `RAG_MIN_SCORE`.",
+        "",
+        "![score distributions](scores.png)",
+        "",
+        "## Questions, failures first",
+        "",
+        "| Id | Type | Split | Question | Answer | Citations | Gold | Failure |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in sorted(run.results, key=lambda r: (not r.failures, r.id)):
+        citations = " ".join(
+            f"[{c['number']}] {c['source']}:{c['start']}-{c['end']}" for c in r.citations
+        )
+        gold = " / ".join(r.gold_answers) or "(not answerable)"
+        lines.append(
+            f"| {r.id} | {r.type} | {r.split} | {cell(r.question)} | {cell(r.answer)} | "
+            f"{cell(citations)} | {cell(gold, 120)} | {cell('; '.join(r.failures)) or 'ok'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_scores(results: list[QuestionResult], path: Path, min_score: float | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for answerable, label, color in (
+        (True, "answerable", "tab:blue"),
+        (False, "unanswerable", "tab:red"),
+    ):
+        scores = [r.score for r in results if r.answerable is answerable and r.score is not None]
+        if scores:
+            ax.hist(scores, bins=20, range=(-0.1, 1.0), alpha=0.6, label=label, color=color)
+    if min_score is not None:
+        ax.axvline(min_score, color="black", linestyle="--", label=f"RAG_MIN_SCORE = {min_score}")
+    ax.set_xlabel("evidence score (Answer.score)")
+    ax.set_ylabel("questions")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_by_type(by_type: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(by_type)
+    series = [
+        ("gold_coverage", "gold covered"),
+        ("abstention_recall", "abstained (unanswerable)"),
+        ("wrong_abstention_rate", "wrong abstentions"),
+    ]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / len(series)
+    for i, (key, label) in enumerate(series):
+        values = [by_type[n][key] or 0.0 for n in names]
+        ax.bar([x + i * width for x in range(len(names))], values, width, label=label)
+    ax.set_xticks([x + width for x in range(len(names))], names, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
