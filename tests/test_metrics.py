@@ -105,7 +105,8 @@ def test_measure_credits_a_citation_covering_the_gold_span() -> None:
 
 
 def test_measure_flags_an_inexact_quote_and_a_missed_gold() -> None:
-    wrong = Citation(1, "doc.txt", "Alpha met Beta in Rome.", 0, 24)
+    elsewhere = DOC.index(SENTENCES[2])
+    wrong = Citation(1, "doc.txt", "Alpha met Beta in Rome.", elsewhere, elsewhere + 23)
     answer = Answer("q", "Alpha met Beta in Rome [1].", [wrong])
     r = measure(question(), answer, TEXTS, bm25_ranked=[], latency_ms=5.0)
     assert "inexact quote" in r.failures
