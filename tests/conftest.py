@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,3 +49,21 @@ def make_rag(tmp_path: Path) -> Callable[..., RAG]:
         return RAG(**settings)
 
     return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def cli_env(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for a subprocess of the CLI or the app: a copy of the corpus, an empty
+    index of its own, offline."""
+    return {
+        **os.environ,
+        "RAG_CORPUS_DIR": str(corpus_dir),
+        "RAG_INDEX_DIR": str(tmp_path / "cli-index"),
+        "HF_HUB_OFFLINE": "1",
+    }

@@ -1,0 +1,85 @@
+"""The web chat: a real Gradio server, called the way programs call it (gradio_client)."""
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from rag import RAG
+from rag.ui import build_demo
+from tests.conftest import REPO, free_port, source_text
+
+pytestmark = pytest.mark.slow
+IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
+SOURCE_LINE = re.compile(r"\[(\d+)\] (\S+) \(characters (\d+)-(\d+)\): “(.*?)”", re.S)
+
+
+@pytest.fixture(scope="module")
+def client(default_rag: RAG) -> Iterator[Client]:
+    demo = build_demo(default_rag)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+
+
+def test_chat_answers_with_markers_then_a_sources_message(client: Client) -> None:
+    answer, sources = client.predict(IN_RETURN, api_name="/chat")
+    assert "[1]" in answer["content"]
+    assert sources["metadata"]["title"] == "Sources"
+    assert "us-drafted-peace-framework.txt" in sources["content"]
+    assert "in return for international security guarantees" in sources["content"]
+
+
+def test_chat_sources_quote_the_document_at_the_offsets_shown(
+    client: Client, corpus_dir: Path
+) -> None:
+    _, sources = client.predict(IN_RETURN, api_name="/chat")
+    found = SOURCE_LINE.findall(sources["content"])
+    assert found
+    for _, source, start, end, quote in found:
+        assert source_text(corpus_dir, source)[int(start) : int(end)] == quote
+
+
+def test_chat_abstains_off_topic_without_sources(client: Client) -> None:
+    messages = client.predict("What is the boiling point of nitrogen?", api_name="/chat")
+    assert len(messages) == 1
+    assert messages[0]["content"].startswith("The sources don't say")
+
+
+def test_app_py_indexes_an_empty_machine_and_serves_the_chat(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    log = tmp_path / "app.log"
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=REPO,
+        env={**cli_env, "RAG_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                messages = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+                    IN_RETURN, api_name="/chat"
+                )
+                break
+            except Exception:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "app.py did not serve within 180 s"
+                time.sleep(0.5)
+        assert "[1]" in messages[0]["content"]
+        assert "1 added" in log.read_text()  # it built the index itself
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

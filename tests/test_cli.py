@@ -1,0 +1,56 @@
+"""The `rag` command, run for real in subprocesses."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ask_indexes_an_empty_index_then_answers_with_a_numbered_quote(cli_env) -> None:
+    done = rag("ask", "What would Ukraine receive in exchange for ceding territory?", env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stderr
+    answer, sources = done.stdout.split("\nSources:\n")
+    assert "[1]" in answer
+    assert "in return for international security guarantees" in sources
+    assert sources.startswith('[1] us-drafted-peace-framework.txt: "')
+
+
+def test_ask_abstains_when_the_sources_do_not_say(cli_env) -> None:
+    done = rag("ask", "What is the boiling point of nitrogen?", env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("The sources don't say")
+    assert "Sources:" not in done.stdout
+
+
+def test_ingest_reports_added_skipped_and_then_unchanged_files(cli_env, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "plan.md").write_text("# Plan\n\nThe launch is planned for March.")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    first = rag("ingest", str(folder), env=cli_env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped")
+    assert "photo.jpg: unsupported format '.jpg'" in first.stdout
+    second = rag("ingest", str(folder), env=cli_env)
+    assert second.stdout.startswith("0 added, 0 updated, 0 removed, 1 unchanged, 1 skipped")
+
+
+def test_invalid_settings_exit_2_naming_the_variable(cli_env) -> None:
+    done = rag("ask", "anything", env={**cli_env, "RAG_K": "0"})
+    assert done.returncode == 2
+    assert "RAG_K" in done.stderr
+    assert "Traceback" not in done.stderr
