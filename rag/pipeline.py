@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.embed import SentenceEmbeddings
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import Passage, PassageRetriever
-from rag.store import Store
+from rag.store import Store, open_client
 
 
 class RAG:
@@ -46,7 +46,7 @@ class RAG:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.index_dir, self.settings.collection, self.embeddings)
+        return Store(open_client(self.settings), self.settings.collection, self.embeddings)
 
     @cached_property
     def answerer(self) -> Answerer:

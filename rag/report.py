@@ -133,9 +133,11 @@ def markdown(run: EvalRun, data: dict) -> str:
             f"[{c['number']}] {c['source']}:{c['start']}-{c['end']}" for c in r.citations
         )
         gold = " / ".join(r.gold_answers) or "(not answerable)"
+        if r.gold_spans:
+            gold += " — " + " / ".join(f"“{span}”" for span in r.gold_spans)
         lines.append(
             f"| {r.id} | {r.type} | {r.split} | {cell(r.question)} | {cell(r.answer)} | "
-            f"{cell(citations)} | {cell(gold, 120)} | {cell('; '.join(r.failures)) or 'ok'} |"
+            f"{cell(citations)} | {cell(gold, 240)} | {cell('; '.join(r.failures)) or 'ok'} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import chromadb
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from rag.config import Settings
 from rag.ingest import Chunk
 
 BATCH = 64
@@ -28,6 +29,21 @@ class IndexedSource:
     path: str = ""
 
 
+def open_client(settings: Settings) -> ClientAPI:
+    """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host is None:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    address = f"{settings.chroma_host}:{settings.chroma_port}"
+    try:
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
+    except Exception as err:  # chromadb raises plain ValueError/httpx errors when unreachable
+        raise ConnectionError(f"cannot reach the Chroma server at {address}: {err}") from err
+
+
 class Store:
     """A Chroma collection in cosine space, embedded by our own model only.
 
@@ -35,11 +51,7 @@ class Store:
     downloads a model); every vector comes from ``embeddings``.
     """
 
-    def __init__(self, index_dir: Path, collection: str, embeddings: Embeddings) -> None:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(
-            path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+    def __init__(self, client: ClientAPI, collection: str, embeddings: Embeddings) -> None:
         self.vectors = Chroma(
             client=client,
             collection_name=collection,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,15 +43,58 @@ def default_rag(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> R
     return rag
 
 
-@pytest.fixture
-def make_rag(tmp_path: Path) -> Callable[..., RAG]:
-    """A fresh RAG with its own empty index and corpus folder ``tmp_path / "docs"``."""
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (`chroma run`) on loopback for the whole session."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("chroma-log") / "server.log"
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--path",
+            str(tmp_path_factory.mktemp("chroma-data")),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "chroma run did not answer within 60 s"
+            time.sleep(0.2)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])
+def make_rag(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RAG]:
+    """A fresh RAG with an empty index and the corpus folder ``tmp_path / "docs"``.
+
+    Every test using it runs twice: on an embedded index, and on a collection of its own
+    in the session's real Chroma server.
+    """
 
     def make(**overrides) -> RAG:
         docs = tmp_path / "docs"
         docs.mkdir(exist_ok=True)
-        settings = {"corpus_dir": docs, "index_dir": tmp_path / "index", **overrides}
-        return RAG(**settings)
+        settings = {"corpus_dir": docs, "index_dir": tmp_path / "index"}
+        if request.param == "server":
+            host, port = request.getfixturevalue("chroma_server")
+            collection = f"test-{uuid.uuid4().hex[:12]}"
+            settings |= {"chroma_host": host, "chroma_port": port, "collection": collection}
+        return RAG(**(settings | overrides))
 
     return make
 
