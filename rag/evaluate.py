@@ -337,7 +337,8 @@ class EvalRun:
 def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
     """Index the dataset through the normal ingest path, ask every question, measure."""
     started = time.perf_counter()
-    index_report = rag.ingest(dataset.sources, progress=progress)
+    # prune: an index left by another seed or limit must not add stray distractors.
+    index_report = rag.ingest(dataset.sources, prune=True, progress=progress)
     chunks = rag.store.chunks()
     bm25 = BM25([c.text for c in chunks])
     k = rag.settings.k

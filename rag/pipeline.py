@@ -69,6 +69,7 @@ class RAG:
         self,
         sources: Iterable[str | Path | Document] | None = None,
         *,
+        prune: bool = False,
         progress: bool | None = None,
     ) -> IngestReport:
         """Bring the index in line with ``sources`` (default: the corpus folder).
@@ -76,6 +77,8 @@ class RAG:
         Sources are files, folders and LangChain Documents (named by
         ``metadata["source"]``). Unchanged documents cost no embedding; a changed one
         has its chunks replaced; a file gone from an ingested folder loses its chunks.
+        With ``prune=True`` the index keeps only the sources given here: everything
+        else in it is removed (what an evaluation on a fixed dataset needs).
         New chunks are written before stale ones are deleted, so an interrupted ingest
         never leaves a document with no chunks.
         """
@@ -104,7 +107,8 @@ class RAG:
             else:
                 report.unchanged.append(doc.source)
         for source, entry in indexed.items():  # not loaded this time
-            if entry.path and any(Path(entry.path).is_relative_to(f) for f in folders):
+            in_folder = entry.path and any(Path(entry.path).is_relative_to(f) for f in folders)
+            if prune or in_folder:
                 report.removed.append(source)
                 to_delete += entry.ids
         self.store.add(to_add, progress=progress)

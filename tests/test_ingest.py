@@ -102,6 +102,23 @@ def test_ingesting_one_file_leaves_the_rest_of_the_folder(make_rag: Callable[...
     assert rag.count() == 2
 
 
+def test_prune_keeps_only_the_sources_given(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag()
+    rag.ingest([Document(page_content="Old text.", metadata={"source": "old"})])
+    report = rag.ingest(
+        [Document(page_content="New text.", metadata={"source": "new"})], prune=True
+    )
+    assert (report.added, report.removed) == (["new"], ["old"])
+    assert {p.source for p in rag.retrieve("text", k=10)} == {"new"}
+
+
+def test_without_prune_documents_given_earlier_stay(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag()
+    rag.ingest([Document(page_content="Old text.", metadata={"source": "old"})])
+    rag.ingest([Document(page_content="New text.", metadata={"source": "new"})])
+    assert rag.count() == 2
+
+
 def test_unreadable_files_are_skipped_with_a_reason(make_rag: Callable[..., RAG]) -> None:
     rag = make_rag()
     folder = rag.settings.corpus_dir
