@@ -20,7 +20,7 @@ from tqdm import tqdm
 from rag.answer import Answer
 from rag.bm25 import BM25
 from rag.config import PROJECT_ROOT, Settings
-from rag.datasets import DATA_DIR, Dataset, EvalQuestion, load_dataset
+from rag.datasets import DATA_DIR, GOLD, Dataset, EvalQuestion, load_dataset
 from rag.judge import judge
 from rag.pipeline import RAG
 from rag.report import write as write_report
@@ -360,7 +360,6 @@ def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
 # --- entry point and floors ---
 
 THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.toml"
-GOLD = PROJECT_ROOT / "evals" / "gold" / "default.jsonl"
 REPORTS = PROJECT_ROOT / "evals" / "reports"
 
 
