@@ -1,6 +1,8 @@
 """The web chat: ``python app.py`` serves it on RAG_HOST:RAG_PORT (127.0.0.1:7860)."""
 
-from rag.ui import serve
+import sys
+
+from rag.cli import main
 
 if __name__ == "__main__":
-    serve()
+    sys.exit(main(["serve"]))

@@ -6,6 +6,7 @@ model can replace the default extractive one without touching retrieval or citat
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,6 +20,29 @@ from rag.sentences import sentence_spans
 
 ABSTAIN_TEXT = "The sources don't say: nothing in the indexed documents answers this question."
 EMPTY_QUESTION_TEXT = "Please ask a question about the documents."
+TOO_LONG_TEXT = (
+    "The question is too long ({length:,} characters; the limit is {limit:,}, set by "
+    "RAG_MAX_QUESTION_CHARS). Please ask a shorter question."
+)
+
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
+"""Control characters and invisible formatting marks (zero-width, bidi overrides)."""
+
+
+def clean_question(question: str) -> str:
+    """The question as plain text: lone surrogates dropped, control characters and
+    invisible marks turned into spaces, whitespace collapsed."""
+    text = question.encode("utf-8", "ignore").decode("utf-8")
+    return " ".join(_INVISIBLE.sub(" ", text).split())
+
+
+def refusal(question: str, max_chars: int) -> str | None:
+    """Why a (cleaned) question is not asked at all, or None when it can be."""
+    if not question:
+        return EMPTY_QUESTION_TEXT
+    if len(question) > max_chars:
+        return TOO_LONG_TEXT.format(length=len(question), limit=max_chars)
+    return None
 
 
 @dataclass
@@ -102,8 +126,6 @@ class ExtractiveAnswerer:
         self._cache_size = cache_size
 
     def __call__(self, question: str, passages: list[Passage]) -> Answer:
-        if not question.strip():
-            return Answer(question, EMPTY_QUESTION_TEXT, abstained=True, passages=passages)
         sentences = passage_sentences(passages)
         if not sentences:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rag.pipeline import RAG, IndexBusy
+
 
 def _settings_error(err: ValidationError) -> str:
+    """One line naming each bad variable; values are not echoed (RAG_AUTH holds a password)."""
     fields = "; ".join(
-        f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()
+        f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+        for e in err.errors()
     )
     return f"rag: invalid settings: {fields}"
 
@@ -20,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ingest = sub.add_parser("ingest", help="index files and folders (default: the corpus folder)")
-    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt, .md)")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders: .txt .md .html .pdf")
+    ingest.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar (default: only on a terminal)",
+    )
     ask = sub.add_parser("ask", help="answer a question with numbered sources and quotes")
     ask.add_argument("question")
     sub.add_parser("serve", help="start the web chat (same as python app.py)")
@@ -34,17 +43,23 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="exit 1 when a floor in evals/thresholds.toml breaks"
     )
     args = parser.parse_args(argv)
-
-    from rag import RAG
-
     try:
         rag = RAG()
     except ValidationError as err:
         print(_settings_error(err), file=sys.stderr)
         return 2
 
+    try:
+        return run(args, rag)
+    except IndexBusy as err:
+        print(f"rag: {err}", file=sys.stderr)
+        return 3
+
+
+def run(args: argparse.Namespace, rag: RAG) -> int:
+    """Carry out one parsed command; the exit status."""
     if args.command == "ingest":
-        report = rag.ingest(args.paths or None, progress=None)
+        report = rag.ingest(args.paths or None, progress=args.progress)
         print(report)
         return (
             1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
@@ -54,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ask":
         if rag.count() == 0:
             print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
-            print(rag.ingest(), file=sys.stderr)
+            print(rag.ingest(wait=600), file=sys.stderr)
         print(rag.answer(args.question))
         return 0
     from rag.ui import serve

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         description="Chunk length in model word pieces (the model's limit minus [CLS]/[SEP]).",
     )
     chunk_overlap: int = Field(40, ge=0, description="Word pieces shared by neighbouring chunks.")
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Files larger than this many MiB are skipped with a reason."
+    )
 
     # --- Retrieval and answering ---
     k: int = Field(5, gt=0, le=100, description="Passages retrieved per question.")
@@ -74,9 +77,39 @@ class Settings(BaseSettings):
         description="Further sentences must score within this margin of the best one.",
     )
 
+    max_question_chars: int = Field(
+        2000, gt=0, le=100_000, description="Longer questions are refused with a message."
+    )
+
     # --- Web chat ---
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, gt=0, lt=65536, description="Port of the web chat.")
+    auth: SecretStr | None = Field(
+        None,
+        description="Login for the web chat: `user:password`, or the path of a file of such lines.",
+    )
+
+    def credentials(self) -> list[tuple[str, str]] | None:
+        """The web chat's logins from ``auth``; None when the chat is open to all.
+
+        Raises ValueError for an entry that is not ``user:password``.
+        """
+        if self.auth is None:
+            return None
+        value = self.auth.get_secret_value()
+        path = Path(value)
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
+        pairs = []
+        for line in filter(str.strip, lines):
+            user, colon, password = line.strip().partition(":")
+            if not (user and colon and password):
+                raise ValueError(
+                    "must be user:password (both non-empty) or the path of a file of such lines"
+                )
+            pairs.append((user, password))
+        if not pairs:
+            raise ValueError("the auth file holds no user:password line")
+        return pairs
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
@@ -85,4 +118,14 @@ class Settings(BaseSettings):
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
                 f"chunk_size ({self.chunk_size})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _auth_is_usable(self) -> Settings:
+        try:
+            self.credentials()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"auth (RAG_AUTH): cannot read the file: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"auth (RAG_AUTH) {err}") from None
         return self

@@ -28,7 +28,8 @@ from typing import IO
 from langchain_core.documents import Document
 
 from rag.config import PROJECT_ROOT
-from rag.ingest import LOADERS, UnreadableFile, discover, source_name
+from rag.formats import UnreadableFile, read_file
+from rag.ingest import discover, source_name
 
 DATA_DIR = PROJECT_ROOT / "evals" / "data"
 """Git-ignored cache of downloaded benchmark files (and of the eval indexes)."""
@@ -113,12 +114,9 @@ def corpus_texts(corpus_dir: Path) -> dict[str, str]:
     so spans and citation offsets point into the same text."""
     texts = {}
     for file in discover(corpus_dir):
-        loader = LOADERS.get(file.suffix.lower())
-        if loader is None:
-            continue
         try:
-            texts[source_name(file, corpus_dir)] = loader(file)
-        except (UnreadableFile, OSError):
+            texts[source_name(file, corpus_dir)] = read_file(file).text
+        except UnreadableFile:
             continue  # ingest skips it too; a span pointing at it is reported below
     return texts
 

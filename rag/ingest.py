@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,27 +16,13 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.formats import UnreadableFile, read_file
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 """Split at paragraphs, then sentences, then clauses, words and finally characters."""
-
-
-class UnreadableFile(ValueError):
-    """A file that cannot be turned into text; the message is the reason shown to the user."""
-
-
-def read_text(path: Path) -> str:
-    """Plain text and Markdown: UTF-8 (a BOM is dropped)."""
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise UnreadableFile(f"not UTF-8 text (byte {err.start})") from None
-
-
-LOADERS: dict[str, Callable[[Path], str]] = {".txt": read_text, ".md": read_text}
-"""File suffix -> function returning the document text. Adding a format is one entry."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +55,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    decoded: list[tuple[str, str]] = field(default_factory=list)
+    """Text files that were not UTF-8, with the encoding they were read in."""
     chunks_added: int = 0
     chunks_removed: int = 0
 
@@ -79,6 +67,7 @@ class IngestReport:
             f"({self.chunks_added} chunks added, {self.chunks_removed} removed)"
         ]
         lines += [f"skipped {source}: {reason}" for source, reason in self.skipped]
+        lines += [f"read {source} as {encoding}" for source, encoding in self.decoded]
         return "\n".join(lines)
 
 
@@ -133,22 +122,32 @@ def discover(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
+def absolute(path: Path) -> Path:
+    """The absolute path as found, symlinks not followed: a linked file keeps the name it
+    has in the folder, and a symlink loop does not raise."""
+    return Path(os.path.abspath(path))
+
+
 def source_name(path: Path, corpus_dir: Path) -> str:
     """Path relative to the corpus folder, or the absolute path for files outside it."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(corpus_dir.resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    found = absolute(path)
+    for base in (absolute(corpus_dir), corpus_dir.resolve()):
+        if found.is_relative_to(base):
+            return found.relative_to(base).as_posix()
+    return found.as_posix()
 
 
 def load(
-    items: Iterable[str | Path | Document], corpus_dir: Path, report: IngestReport
+    items: Iterable[str | Path | Document],
+    corpus_dir: Path,
+    report: IngestReport,
+    max_bytes: int | None = None,
 ) -> tuple[list[SourceDoc], list[Path]]:
     """Read files, folders and LangChain Documents into :class:`SourceDoc` objects.
 
     Returns the documents and the folders that were walked (their vanished files get
-    removed from the index). Files that cannot be read go to ``report.skipped``.
+    removed from the index). Files that cannot be read, or are larger than ``max_bytes``,
+    go to ``report.skipped`` with the reason; every other file is still read.
     """
     docs: list[SourceDoc] = []
     folders: list[Path] = []
@@ -159,7 +158,7 @@ def load(
             continue
         path = Path(item)
         if path.is_dir():
-            folders.append(path.resolve())
+            folders.append(absolute(path))
             files: Iterable[Path] = discover(path)
         elif path.exists():
             files = [path]
@@ -168,20 +167,15 @@ def load(
             continue
         for file in files:
             source = source_name(file, corpus_dir)
-            loader = LOADERS.get(file.suffix.lower())
-            if loader is None:
-                report.skipped.append((source, f"unsupported format {file.suffix or '(none)'!r}"))
-                continue
             try:
-                text = loader(file)
+                read = read_file(file, max_bytes)
             except UnreadableFile as err:
                 report.skipped.append((source, str(err)))
                 continue
-            except OSError as err:
-                report.skipped.append((source, f"cannot read: {err.strerror or err}"))
-                continue
-            if not text.strip():
+            if not read.text.strip():
                 report.skipped.append((source, "empty"))
                 continue
-            docs.append(SourceDoc(source, text, str(file.resolve())))
+            if read.encoding not in ("utf-8", "pdf"):
+                report.decoded.append((source, read.encoding))
+            docs.append(SourceDoc(source, read.text, str(absolute(file))))
     return docs, folders

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
 from langchain_core.documents import Document
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from rag.answer import Answer, Answerer, ExtractiveAnswerer
+from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, refusal
 from rag.config import Settings
 from rag.embed import SentenceEmbeddings
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import Passage, PassageRetriever
 from rag.store import Store, open_client
+
+
+class IndexBusy(RuntimeError):
+    """Another ingest is writing the same index; the message names it."""
 
 
 class RAG:
@@ -71,6 +77,7 @@ class RAG:
         *,
         prune: bool = False,
         progress: bool | None = None,
+        wait: float = 0,
     ) -> IngestReport:
         """Bring the index in line with ``sources`` (default: the corpus folder).
 
@@ -80,15 +87,54 @@ class RAG:
         With ``prune=True`` the index keeps only the sources given here: everything
         else in it is removed (what an evaluation on a fixed dataset needs).
         New chunks are written before stale ones are deleted, so an interrupted ingest
-        never leaves a document with no chunks.
+        never leaves a document with no chunks, and running it again completes it.
+
+        One ingest at a time writes an index: another one waits up to ``wait`` seconds
+        for it, then raises :class:`IndexBusy`.
         """
         if isinstance(sources, str | Path | Document):
             raise TypeError("ingest() takes a list of paths or Documents, not a single one")
+        lock = FileLock(self._lock_path())
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise IndexBusy(
+                f"another ingest is writing the index ({self._index_name()}); "
+                "try again when it has finished"
+            ) from None
+        try:
+            return self._sync(sources, prune=prune, progress=progress)
+        finally:
+            lock.release()
+
+    def _lock_path(self) -> Path:
+        s = self.settings
+        if s.chroma_host is None:
+            s.index_dir.mkdir(parents=True, exist_ok=True)
+            return s.index_dir / ".ingest.lock"
+        # A server's collection is locked per machine; other machines rely on upserts.
+        name = f"rag-ingest-{s.chroma_host}-{s.chroma_port}-{s.collection}.lock"
+        return Path(tempfile.gettempdir()) / name
+
+    def _index_name(self) -> str:
+        s = self.settings
+        if s.chroma_host is None:
+            return str(s.index_dir)
+        return f"collection {s.collection} on {s.chroma_host}:{s.chroma_port}"
+
+    def _sync(
+        self,
+        sources: Iterable[str | Path | Document] | None,
+        *,
+        prune: bool,
+        progress: bool | None,
+    ) -> IngestReport:
         report = IngestReport()
         docs, folders = load(
             [self.settings.corpus_dir] if sources is None else sources,
             self.settings.corpus_dir,
             report,
+            max_bytes=int(self.settings.max_file_mb * 2**20),
         )
         indexed = self.store.sources()
         to_add, to_delete = [], []
@@ -128,15 +174,24 @@ class RAG:
         return [Passage.from_document(d) for d in self.retriever(k).invoke(question)]
 
     def chain(self) -> Runnable[str, Answer]:
-        """A LangChain Runnable: question -> retrieved passages -> cited :class:`Answer`."""
-        to_passages = RunnableLambda(lambda docs: [Passage.from_document(d) for d in docs])
-        return (
-            RunnableLambda(lambda question: {"question": question})
-            | RunnablePassthrough.assign(
-                passages=RunnableLambda(lambda x: x["question"]) | self.retriever() | to_passages
-            )
-            | RunnableLambda(lambda x: self.answerer(x["question"], x["passages"]))
-        ).with_config(run_name="rag")
+        """A LangChain Runnable: question -> retrieved passages -> cited :class:`Answer`.
+
+        The question is cleaned first (control characters and invisible marks removed);
+        an empty or over-long one gets an abstaining Answer that says why, with no
+        retrieval. Retrieval runs as a child of this run, so callbacks see both.
+        """
+        retrieve = self.retriever() | RunnableLambda(
+            lambda docs: [Passage.from_document(d) for d in docs]
+        )
+
+        def run(question: str, config: RunnableConfig) -> Answer:
+            cleaned = clean_question(question)
+            why_not = refusal(cleaned, self.settings.max_question_chars)
+            if why_not is not None:
+                return Answer(question, why_not, abstained=True)
+            return self.answerer(cleaned, retrieve.invoke(cleaned, config))
+
+        return RunnableLambda(run).with_config(run_name="rag")
 
     def answer(self, question: str) -> Answer:
         """Answer ``question`` from the index, citing exact quotes, or abstain."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -11,6 +12,14 @@ import gradio as gr
 
 from rag.answer import Answer
 from rag.pipeline import RAG
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+ERROR_TEXT = (
+    "Sorry, something went wrong while answering ({kind}). The error was logged on the "
+    "server; please try again or rephrase the question."
+)
 
 EXAMPLES = [
     "What would Ukraine receive in exchange for ceding territory?",
@@ -39,7 +48,11 @@ def build_demo(rag: RAG) -> gr.ChatInterface:
     """The chat app for ``rag``; its endpoint is ``/chat`` (``message`` -> list of messages)."""
 
     def chat(message: str, history: list[dict]) -> list[dict]:
-        return reply_messages(rag.answer(message))
+        try:
+            return reply_messages(rag.answer(str(message or "")))
+        except Exception as err:  # the chat must answer something, never show a traceback
+            log.exception("answering %r failed", str(message)[:200])
+            return [{"role": "assistant", "content": ERROR_TEXT.format(kind=type(err).__name__)}]
 
     return gr.ChatInterface(
         chat,
@@ -58,8 +71,20 @@ def build_demo(rag: RAG) -> gr.ChatInterface:
 
 
 def serve(rag: RAG | None = None) -> None:
-    """Index the corpus if it is missing or stale, then serve the chat on host:port."""
+    """Index the corpus if it is missing or stale, then serve the chat on host:port.
+
+    Another ingest running on the same index (the CLI, or a second app) is waited for.
+    Without RAG_AUTH on an address other than loopback, a warning says the chat is open.
+    """
     rag = rag or RAG()
-    print(f"Checking the index against {rag.settings.corpus_dir} ...", file=sys.stderr)
-    print(rag.ingest(), file=sys.stderr)
-    build_demo(rag).launch(server_name=rag.settings.host, server_port=rag.settings.port)
+    s = rag.settings
+    print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
+    print(rag.ingest(wait=600), file=sys.stderr)
+    auth = s.credentials()
+    if auth is None and s.host not in LOOPBACK:
+        print(
+            f"WARNING: the chat is served on {s.host} without a login; anyone who can reach "
+            "this machine can query the documents. Set RAG_AUTH=user:password to require one.",
+            file=sys.stderr,
+        )
+    build_demo(rag).launch(server_name=s.host, server_port=s.port, auth=auth)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rag import RAG
+from rag.formats import read_file
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -23,8 +24,8 @@ ARTICLE = "us-drafted-peace-framework.txt"
 
 
 def source_text(corpus_dir: Path, source: str) -> str:
-    """The document text a citation's offsets point into."""
-    return (corpus_dir / source).read_bytes().decode("utf-8-sig")
+    """The document text a citation's offsets point into (for HTML and PDF: the extracted text)."""
+    return read_file(corpus_dir / source).text
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from langchain_core.documents import Document
 
 from rag import RAG
-from rag.ingest import chunk_id
-from tests.conftest import ARTICLE, CORPUS
+from rag.formats import KEPT_CHANGING
+from rag.ingest import IngestReport, chunk_id, load
+from rag.pipeline import IndexBusy
+from tests.conftest import ARTICLE, CORPUS, source_text
+from tests.test_formats import make_pdf
 
 LONG_TEXT = " ".join(
     f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
@@ -124,15 +128,105 @@ def test_unreadable_files_are_skipped_with_a_reason(make_rag: Callable[..., RAG]
     folder = rag.settings.corpus_dir
     (folder / "good.txt").write_text("Good text here.")
     (folder / "empty.txt").write_text("   \n")
-    (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (folder / "image.png").write_bytes(b"\x89PNG\r\n")
+    (folder / "scripts.html").write_text("<script>alert(1)</script>")
     report = rag.ingest([*sorted(folder.iterdir()), folder / "missing.txt"])
     reasons = dict(report.skipped)
     assert report.added == ["good.txt"]
     assert reasons["empty.txt"] == "empty"
-    assert "not UTF-8" in reasons["latin1.txt"]
+    assert reasons["scripts.html"] == "empty"
+    assert "binary file" in reasons["binary.txt"]
     assert "unsupported format" in reasons["image.png"]
     assert "no such file" in reasons[str(folder / "missing.txt")]
+
+
+def test_every_format_is_indexed_and_quoted_exactly(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    folder = rag.settings.corpus_dir
+    (folder / "notes.md").write_text("# Notes\n\nThe lighthouse keeper rings the bell at dawn.")
+    (folder / "page.html").write_text(
+        "<html><body><p>The ferry to the island leaves at noon.</p></body></html>"
+    )
+    (folder / "report.pdf").write_bytes(make_pdf("The museum closes on Mondays."))
+    (folder / "legacy.txt").write_bytes("The café serves crème brûlée.".encode("latin-1"))
+    (folder / "wide.txt").write_bytes("The bakery opens at six.".encode("utf-16"))
+    report = rag.ingest()
+    assert sorted(report.added) == ["legacy.txt", "notes.md", "page.html", "report.pdf", "wide.txt"]
+    assert dict(report.decoded) == {"legacy.txt": "cp1252", "wide.txt": "utf-16"}
+    for question, source in [
+        ("When does the ferry leave?", "page.html"),
+        ("Which day is the museum closed?", "report.pdf"),
+        ("What does the café serve?", "legacy.txt"),
+        ("When does the bakery open?", "wide.txt"),
+    ]:
+        (citation, *_) = rag.answer(question).citations
+        assert citation.source == source
+        assert source_text(folder, source)[citation.start : citation.end] == citation.quote
+
+
+def test_a_file_over_the_size_limit_is_skipped_and_the_rest_indexed(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag(max_file_mb=1)
+    folder = rag.settings.corpus_dir
+    (folder / "huge.txt").write_bytes(b"All work and no play. " * 100_000)  # 2.1 MiB
+    (folder / "small.txt").write_text("Small files still count.")
+    report = rag.ingest()
+    assert report.added == ["small.txt"]
+    assert (
+        "too large (2.1 MiB; the limit is 1 MiB, RAG_MAX_FILE_MB)"
+        in dict(report.skipped)["huge.txt"]
+    )
+
+
+def test_a_file_that_vanishes_before_it_is_read_is_skipped(
+    make_rag: Callable[..., RAG], tmp_path: Path
+) -> None:
+    rag = make_rag()
+    folder = rag.settings.corpus_dir
+    (folder / "gone.txt").symlink_to(tmp_path / "deleted-meanwhile.txt")  # listed, not there
+    (folder / "here.txt").write_text("This one is here.")
+    report = rag.ingest()
+    assert report.added == ["here.txt"]
+    assert dict(report.skipped)["gone.txt"] == "vanished before it could be read"
+
+
+def test_a_symlink_loop_is_skipped_with_a_reason(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag()
+    folder = rag.settings.corpus_dir
+    (folder / "a.txt").symlink_to(folder / "b.txt")
+    (folder / "b.txt").symlink_to(folder / "a.txt")
+    (folder / "loop").symlink_to(folder, target_is_directory=True)  # a folder loop
+    (folder / "real.txt").write_text("A real file among loops.")
+    report = rag.ingest()
+    assert report.added == ["real.txt"]
+    reasons = dict(report.skipped)
+    assert "symbolic links" in reasons["a.txt"] and "symbolic links" in reasons["b.txt"]
+
+
+def test_a_file_that_changes_while_it_is_read_is_skipped(tmp_path: Path) -> None:
+    """A kernel file changes size between stat and read every time, like a file being
+    written by another program; a half-written version must not be indexed."""
+    (tmp_path / "live.txt").symlink_to("/proc/self/status")
+    report = IngestReport()
+    docs, _ = load([tmp_path], tmp_path, report)
+    assert docs == []
+    assert report.skipped == [("live.txt", KEPT_CHANGING)]
+
+
+def test_a_second_ingest_on_a_busy_index_is_refused_clearly(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text("Alpha.")
+    other = RAG(rag.settings)
+    holding = FileLock(rag._lock_path())  # what a running ingest holds
+    with holding, pytest.raises(IndexBusy, match="another ingest is writing the index"):
+        other.ingest()
+    assert other.ingest().added == ["a.txt"]
 
 
 def test_hidden_files_are_not_indexed(make_rag: Callable[..., RAG]) -> None:
