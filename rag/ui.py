@@ -1,7 +1,8 @@
-"""The web chat: a Gradio ChatInterface over :meth:`RAG.answer`, callable as ``/chat``."""
+"""The web chat: a Gradio ChatInterface over :meth:`RAG.answer`, and ``/chat`` for programs."""
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import sys
@@ -29,11 +30,7 @@ EXAMPLES = [
 
 
 def reply_messages(answer: Answer) -> list[dict]:
-    """The answer, then its numbered sources with quotes in a collapsible block.
-
-    Plain text (the Chatbot renders no Markdown), so document text never becomes markup
-    and programs calling ``/chat`` get the text as it is.
-    """
+    """The answer, then its numbered sources with quotes in a collapsible block, as text."""
     messages: list[dict] = [{"role": "assistant", "content": answer.text}]
     if answer.citations:
         sources = "\n\n".join(
@@ -44,30 +41,52 @@ def reply_messages(answer: Answer) -> list[dict]:
     return messages
 
 
-def build_demo(rag: RAG) -> gr.ChatInterface:
-    """The chat app for ``rag``; its endpoint is ``/chat`` (``message`` -> list of messages)."""
+def as_display(messages: list[dict]) -> list[dict]:
+    """Messages escaped for the page.
 
-    def chat(message: str, history: list[dict]) -> list[dict]:
+    Gradio's Chatbot inserts message text as (sanitized) HTML even with Markdown off, so
+    a document holding ``<img>`` or ``<b>`` would become markup and whatever the
+    sanitizer strips would vanish from the quote. Escaped, every character shows as text.
+    """
+    return [{**m, "content": html.escape(m["content"], quote=False)} for m in messages]
+
+
+def build_demo(rag: RAG) -> gr.Blocks:
+    """The chat app for ``rag``.
+
+    Programs call ``/chat`` (``message`` -> list of messages) and get the text as it is;
+    the page shows the same messages escaped, so document text never acts as markup.
+    """
+
+    def chat(message: str) -> list[dict]:
+        """Answer one question: the answer message, then a Sources message if it cites."""
         try:
             return reply_messages(rag.answer(str(message or "")))
         except Exception as err:  # the chat must answer something, never show a traceback
             log.exception("answering %r failed", str(message)[:200])
             return [{"role": "assistant", "content": ERROR_TEXT.format(kind=type(err).__name__)}]
 
-    return gr.ChatInterface(
-        chat,
-        chatbot=gr.Chatbot(render_markdown=False, label="Answers with sources", height="70vh"),
-        api_name="chat",
-        title="Ask the documents",
-        description=(
-            f"Answers come only from the {rag.count()} indexed passages of "
-            f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. "
-            "When the sources don't say, the answer says so."
-        ),
-        examples=EXAMPLES,
-        run_examples_on_click=True,
-        flagging_mode="never",
-    )
+    def page_chat(message: str, history: list[dict]) -> list[dict]:
+        return as_display(chat(message))
+
+    with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
+        gr.ChatInterface(
+            page_chat,
+            chatbot=gr.Chatbot(render_markdown=False, label="Answers with sources", scale=1),
+            api_visibility="private",
+            title="Ask the documents",
+            description=(
+                f"Answers come only from the {rag.count()} indexed passages of "
+                f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. "
+                "When the sources don't say, the answer says so."
+            ),
+            examples=EXAMPLES,
+            run_examples_on_click=True,
+            flagging_mode="never",
+            fill_height=True,
+        )
+        gr.api(chat, api_name="chat")
+    return demo
 
 
 def serve(rag: RAG | None = None) -> None:

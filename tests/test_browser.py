@@ -40,14 +40,6 @@ The Quillmouth harbour festival ends with <b>bold</b> fireworks, see [the progra
 """  # noqa: E501 (one sentence a line, so each lands in the answer whole)
 NORMAL = "The Quillmouth library opens on weekdays. It also lends bicycles to visitors.\n"
 
-# Gradio 6.31 inserts message text as sanitized HTML even with render_markdown=False: DOMPurify
-# removes <script> and onerror, but <img>, <b> and the like become elements, and what is removed
-# vanishes from the quote shown. strict: once rag/ui.py shows text as text, these XPASS and fail,
-# so the marker goes.
-RENDERS_HTML = pytest.mark.xfail(
-    strict=True, reason="Gradio Chatbot renders message HTML even with render_markdown=False"
-)
-
 
 @dataclass
 class Chat:
@@ -151,12 +143,10 @@ def test_document_script_tag_is_no_script_element(chat: Chat) -> None:
     assert chat.chatbot.locator("script").count() == 0
 
 
-@RENDERS_HTML
 def test_document_img_tag_is_no_image(chat: Chat) -> None:
     assert chat.chatbot.locator('img[src="x"]').count() == 0
 
 
-@RENDERS_HTML
 def test_document_b_tag_is_no_bold_element(chat: Chat) -> None:
     assert chat.chatbot.locator("b").count() == 0
 
@@ -167,7 +157,6 @@ def test_document_markdown_link_and_image_are_not_rendered(chat: Chat) -> None:
     expect(chat.sources).to_contain_text("[the programme](javascript:window.__xss=3)")
 
 
-@RENDERS_HTML
 def test_document_markup_is_visible_as_literal_text(chat: Chat) -> None:
     for message in (chat.answer, chat.sources):
         text = message.inner_text()
