@@ -54,3 +54,10 @@ def test_invalid_settings_exit_2_naming_the_variable(cli_env) -> None:
     assert done.returncode == 2
     assert "RAG_K" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_malformed_login_is_named_but_never_echoed(cli_env) -> None:
+    done = rag("ask", "anything", env={**cli_env, "RAG_AUTH": ":hunter2"})
+    assert done.returncode == 2
+    assert "RAG_AUTH" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

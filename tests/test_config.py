@@ -48,3 +48,34 @@ def test_collection_name_shorter_than_chroma_allows_is_rejected() -> None:
 def test_rag_rejects_settings_and_overrides_together() -> None:
     with pytest.raises(ValueError, match="either settings or keyword overrides"):
         RAG(Settings(), k=3)
+
+
+def test_the_chat_is_open_without_auth() -> None:
+    assert Settings().credentials() is None
+
+
+def test_auth_takes_one_user_and_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_AUTH", "ann:pass:with:colons")
+    assert Settings().credentials() == [("ann", "pass:with:colons")]
+
+
+def test_auth_takes_a_file_of_logins(tmp_path: Path) -> None:
+    logins = tmp_path / "logins"
+    logins.write_text("ann:one\n\nbob:two\n")
+    assert Settings(auth=str(logins)).credentials() == [("ann", "one"), ("bob", "two")]
+
+
+@pytest.mark.parametrize("value", ["nocolon", ":password", "user:", "/no/such/file"])
+def test_malformed_auth_is_rejected(value: str) -> None:
+    with pytest.raises(ValidationError, match=r"auth \(RAG_AUTH\) must be user:password"):
+        Settings(auth=value)
+
+
+def test_auth_is_hidden_from_reprs() -> None:
+    assert "secret" not in repr(Settings(auth="ann:secret"))
+
+
+@pytest.mark.parametrize(("name", "value"), [("max_file_mb", 0), ("max_question_chars", 0)])
+def test_limits_must_be_positive(name: str, value: int) -> None:
+    with pytest.raises(ValidationError, match=name):
+        Settings(**{name: value})
