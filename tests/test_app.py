@@ -1,18 +1,16 @@
 """The web chat: a real Gradio server, called the way programs call it (gradio_client)."""
 
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
+from benchmarks.load_chat import start_app
 from rag import RAG
 from rag.ui import build_demo
-from tests.conftest import REPO, free_port, source_text
+from tests.conftest import free_port, source_text
 
 pytestmark = pytest.mark.slow
 IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
@@ -57,29 +55,6 @@ def test_chat_abstains_off_topic_without_sources(client: Client) -> None:
 def test_app_py_indexes_an_empty_machine_and_serves_the_chat(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    port = free_port()
-    log = tmp_path / "app.log"
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=REPO,
-        env={**cli_env, "RAG_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                messages = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-                    IN_RETURN, api_name="/chat"
-                )
-                break
-            except Exception:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "app.py did not serve within 180 s"
-                time.sleep(0.5)
-        assert "[1]" in messages[0]["content"]
-        assert "1 added" in log.read_text()  # it built the index itself
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with start_app(env=cli_env, log_path=tmp_path / "app.log", question=IN_RETURN) as app:
+        assert "[1]" in app.first_reply[0]["content"]
+        assert "1 added" in app.log()  # it built the index itself

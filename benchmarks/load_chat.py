@@ -1,0 +1,476 @@
+"""Many concurrent chat conversations against a real `python app.py`, round after round.
+
+    .venv/bin/python benchmarks/load_chat.py [--conversations 50] [--turns 3] [--rounds 3]
+
+Starts the app on a free loopback port with a temporary index over corpus/ (or
+``--corpus``), waits until ``/chat`` answers, then runs ``--rounds`` rounds: each round
+opens ``--conversations`` conversations at once (a thread and a gradio_client.Client
+each) that ask ``--turns`` questions about the default article in turn. After each round
+it reads the resident memory of the server (with its children). Prints one Markdown row
+per round: requests, failures, replies citing a source (all questions are answerable, so
+a shortfall means error or abstention replies), wall time, throughput, p50/p95 latency,
+server RSS and its change from the previous round.
+
+Every request has a timeout and the whole run a deadline (``--deadline``), so it always
+stops by itself. The pieces (``start_app``, ``run_round``, ``run_load``) are importable:
+tests/test_load.py and tests/test_restart.py use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# gradio_client phones home unless this is "False", whatever its analytics_enabled says.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import psutil
+from gradio_client import Client
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+HOST = "127.0.0.1"
+QUESTIONS = [
+    "What would Ukraine receive in exchange for ceding territory?",
+    "Was Ukraine involved in preparing the framework?",
+    "How did European diplomats describe the proposal?",
+    "Where are diplomats meeting?",
+    "When did Reuters report the outline?",
+    "What does the plan ask Kyiv to reduce?",
+    "Why is the plan legally problematic?",
+    "What has Moscow long sought?",
+    "What would security guarantees require?",
+    "How might the outline affect NATO?",
+]
+"""On-topic questions about the default article; conversation i starts at question i."""
+
+MIB = 1024 * 1024
+READY_TIMEOUT = 180.0
+REQUEST_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now, on loopback."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def new_client(url: str, timeout: float = 30.0) -> Client:
+    """A quiet client whose HTTP calls time out, so a stuck server cannot hang us."""
+    return Client(
+        url,
+        verbose=False,
+        max_workers=2,  # one conversation asks one question at a time
+        download_files=False,
+        analytics_enabled=False,
+        httpx_kwargs={"timeout": timeout},
+    )
+
+
+def close_client(client: Client) -> None:
+    """Stop the client's heartbeat and thread pools (``close()`` alone keeps the pools)."""
+    client.close()
+    for pool in (client.executor, client.helper_executor, client.stream_executor):
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def ask(client: Client, question: str, timeout: float) -> Any:
+    """One ``/chat`` call that gives up after ``timeout`` seconds."""
+    job = client.submit(question, api_name="/chat")
+    try:
+        return job.result(timeout=timeout)
+    except BaseException:
+        job.cancel()
+        raise
+
+
+def is_answer(reply: Any) -> bool:
+    """A chat reply: a list of message dicts, the first holding the answer text."""
+    return (
+        isinstance(reply, list)
+        and bool(reply)
+        and all(isinstance(m, dict) for m in reply)
+        and isinstance(reply[0].get("content"), str)
+        and bool(reply[0]["content"].strip())
+    )
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    proc = psutil.Process(pid)
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total / MIB
+
+
+@dataclass
+class App:
+    """A running ``python app.py``: where it serves, its process and its log file."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    index_dir: Path
+    first_reply: list[dict] = field(default_factory=list)
+
+    def log(self) -> str:
+        """stdout and stderr of the app so far (the ingest report is on stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+    def rss_mib(self) -> float:
+        return rss_mib(self.process.pid)
+
+    def wait_until_serving(
+        self, timeout: float = READY_TIMEOUT, question: str = QUESTIONS[0]
+    ) -> list[dict]:
+        """Ask ``question`` until ``/chat`` answers; the reply is kept in ``first_reply``.
+
+        Raises RuntimeError with the app's log when it exits or does not answer in time.
+        """
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"app.py exited with {self.process.returncode} before serving:\n{self.log()}"
+                )
+            client = None
+            try:
+                client = new_client(self.url, timeout=10)
+                reply = ask(client, question, max(1.0, deadline - time.monotonic()))
+                if is_answer(reply):
+                    self.first_reply = reply
+                    return reply
+                last_error = f"unexpected reply {reply!r}"
+            except Exception as err:  # not listening yet, or still starting
+                last_error = f"{type(err).__name__}: {err}"
+            finally:
+                if client is not None:
+                    close_client(client)
+            time.sleep(0.5)
+        raise RuntimeError(
+            f"app.py did not serve /chat within {timeout:.0f} s ({last_error}):\n{self.log()}"
+        )
+
+
+def launch_app(env: Mapping[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """``python app.py`` from the repository root, stdout and stderr into ``log_path``."""
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=REPO,
+            env={**env, "RAG_HOST": HOST, "RAG_PORT": str(port)},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_app(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
+    """Terminate the app and anything it started; kill what does not exit in time."""
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+    for child in children:
+        with suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+@contextmanager
+def start_app(
+    corpus_dir: Path | None = None,
+    index_dir: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    log_path: Path | None = None,
+    wait: bool = True,
+    ready_timeout: float = READY_TIMEOUT,
+    question: str = QUESTIONS[0],
+) -> Iterator[App]:
+    """Run ``python app.py`` for the duration of the ``with`` block, then stop it.
+
+    Explicit ``corpus_dir``/``index_dir`` win over ``env`` (default ``os.environ``),
+    which wins over the defaults: the repository's corpus/ and a temporary index removed
+    afterwards. With ``wait=False`` it yields as soon as the process is launched and the
+    caller calls ``app.wait_until_serving()`` (to start several apps at the same time).
+    Ready means ``/chat`` answered ``question``; that reply is ``app.first_reply``.
+    """
+    base = dict(os.environ if env is None else env)
+    with ExitStack() as stack:
+        if index_dir is None and "RAG_INDEX_DIR" not in base:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-load-")))
+            index_dir = tmp / "index"
+        if log_path is None:
+            logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-log-")))
+            log_path = logs / "app.log"
+        if corpus_dir is not None:
+            base["RAG_CORPUS_DIR"] = str(corpus_dir)
+        base.setdefault("RAG_CORPUS_DIR", str(CORPUS))
+        if index_dir is not None:
+            base["RAG_INDEX_DIR"] = str(index_dir)
+        base |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+        base.pop("RAG_AUTH", None)  # our clients do not log in
+        port = port or free_port()
+        process = launch_app(base, port, log_path)
+        stack.callback(stop_app, process)
+        app = App(f"http://{HOST}:{port}/", process, log_path, Path(base["RAG_INDEX_DIR"]))
+        if wait:
+            app.wait_until_serving(ready_timeout, question)
+        yield app
+
+
+@dataclass
+class RoundResult:
+    """What one round of concurrent conversations measured."""
+
+    conversations: int
+    requests: int  # planned: conversations x turns
+    latencies_ms: list[float]  # of the successful requests
+    wall_s: float
+    errors: list[str] = field(default_factory=list)  # one per failed or unsent request
+    cited: int = 0  # successful replies whose answer carries a [1] citation marker
+    rss_mib: float | None = None  # of the server after the round, when measured
+
+    @property
+    def failures(self) -> int:
+        return self.requests - len(self.latencies_ms)
+
+    @property
+    def throughput(self) -> float:
+        """Successful replies per second of wall time."""
+        return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
+
+    def percentile(self, q: float) -> float:
+        """Nearest-rank percentile of the successful latencies (NaN when none)."""
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1]
+
+
+@dataclass
+class _Tally:
+    """What the conversations of one round report, shared between their threads."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _conversation(
+    url: str,
+    number: int,
+    turns: int,
+    questions: list[str],
+    request_timeout: float,
+    deadline: float,
+    tally: _Tally,
+) -> None:
+    """One user: a client of its own asking ``turns`` questions one after the other."""
+    done = 0
+    client = None
+    try:
+        client = new_client(url, timeout=min(30.0, request_timeout))
+        for turn in range(turns):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            question = questions[(number + turn) % len(questions)]
+            start = time.perf_counter()
+            try:
+                reply = ask(client, question, min(request_timeout, remaining))
+            except Exception as err:
+                reply, problem = None, f"{type(err).__name__}: {err}"
+            else:
+                problem = "" if is_answer(reply) else f"not an answer: {reply!r:.200}"
+            elapsed = (time.perf_counter() - start) * 1000
+            done += 1
+            with tally.lock:
+                if problem:
+                    tally.errors.append(f"conversation {number} turn {turn}: {problem}")
+                else:
+                    tally.latencies_ms.append(elapsed)
+                    tally.cited += "[1]" in reply[0]["content"]
+    except Exception as err:  # the client could not even connect
+        with tally.lock:
+            tally.errors.append(f"conversation {number}: {type(err).__name__}: {err}")
+            done += 1  # this message stands for the turn it was on
+    finally:
+        if client is not None:
+            close_client(client)
+        with tally.lock:
+            tally.errors.extend(
+                f"conversation {number} turn {t}: not sent" for t in range(done, turns)
+            )
+
+
+def run_round(
+    url: str,
+    conversations: int,
+    turns: int,
+    *,
+    questions: list[str] = QUESTIONS,
+    request_timeout: float = REQUEST_TIMEOUT,
+    deadline: float | None = None,
+) -> RoundResult:
+    """``conversations`` users at once, each asking ``turns`` questions in sequence.
+
+    Every request gives up after ``request_timeout`` s and no request starts after
+    ``deadline`` (a ``time.monotonic()`` value; default: enough for every turn to time
+    out). Threads still running shortly after the deadline are abandoned (they are
+    daemons) and their requests counted as failures.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + turns * request_timeout + 30
+    tally = _Tally()
+    threads = [
+        threading.Thread(
+            target=_conversation,
+            args=(url, n, turns, questions, request_timeout, deadline, tally),
+            name=f"conversation-{n}",
+            daemon=True,
+        )
+        for n in range(conversations)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    give_up = deadline + 10  # requests time out by the deadline; closing clients is quick
+    for t in threads:
+        t.join(timeout=max(0.0, give_up - time.monotonic()))
+    wall = time.perf_counter() - start
+    with tally.lock:
+        stuck = sum(t.is_alive() for t in threads)
+        result = RoundResult(
+            conversations,
+            conversations * turns,
+            list(tally.latencies_ms),
+            wall,
+            errors=list(tally.errors),
+            cited=tally.cited,
+        )
+    missing = result.failures - len(result.errors)
+    if missing > 0:  # requests of threads still stuck after the deadline
+        result.errors += [f"{stuck} conversations still running after the deadline"] * missing
+    return result
+
+
+def run_load(
+    app: App,
+    rounds: int,
+    conversations: int,
+    turns: int,
+    *,
+    request_timeout: float = REQUEST_TIMEOUT,
+    deadline: float | None = None,
+    on_round: Any = None,
+) -> list[RoundResult]:
+    """``rounds`` rounds against ``app``, each followed by a reading of the server's RSS.
+
+    ``on_round(number, result, previous)`` is called after each round (to print it).
+    """
+    results: list[RoundResult] = []
+    for number in range(1, rounds + 1):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        result = run_round(
+            app.url,
+            conversations,
+            turns,
+            request_timeout=request_timeout,
+            deadline=deadline,
+        )
+        time.sleep(1)  # let the server finish closing the sessions before reading RSS
+        result.rss_mib = app.rss_mib()
+        if on_round is not None:
+            on_round(number, result, results[-1] if results else None)
+        results.append(result)
+    return results
+
+
+TABLE_HEADER = (
+    "| Round | Requests | Failures | Cited | Wall (s) | Throughput (req/s) | p50 (ms) "
+    "| p95 (ms) | Server RSS (MiB) | RSS change (MiB) |\n"
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
+def table_row(number: int, result: RoundResult, previous: RoundResult | None) -> str:
+    """One Markdown row; the RSS change is against the previous round ("-" for the first)."""
+    rss = result.rss_mib
+    change = "-"
+    if previous is not None and previous.rss_mib is not None and rss is not None:
+        change = f"{rss - previous.rss_mib:+.1f}"
+    return (
+        f"| {number} | {result.requests} | {result.failures} | {result.cited} "
+        f"| {result.wall_s:.1f} "
+        f"| {result.throughput:.1f} | {result.percentile(50):.0f} | {result.percentile(95):.0f} "
+        f"| {'-' if rss is None else f'{rss:.1f}'} | {change} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder to index")
+    parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT)
+    parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
+    args = parser.parse_args(argv)
+    deadline = time.monotonic() + args.deadline
+
+    def report(number: int, result: RoundResult, previous: RoundResult | None) -> None:
+        print(table_row(number, result, previous), flush=True)
+        for error in result.errors[:5]:
+            print(f"  {error}", file=sys.stderr)
+
+    start = time.perf_counter()
+    with start_app(args.corpus, ready_timeout=min(READY_TIMEOUT, args.deadline)) as app:
+        print(
+            f"app.py served its first answer after {time.perf_counter() - start:.1f} s "
+            f"(RSS {app.rss_mib():.1f} MiB); {args.conversations} conversations x "
+            f"{args.turns} turns per round\n",
+            flush=True,
+        )
+        print(TABLE_HEADER, flush=True)
+        results = run_load(
+            app,
+            args.rounds,
+            args.conversations,
+            args.turns,
+            request_timeout=args.request_timeout,
+            deadline=deadline,
+            on_round=report,
+        )
+    failed = len(results) < args.rounds or any(r.failures for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`python app.py` restarted, or started twice at once, on one embedded index.
+
+The index must survive a restart without re-embedding, and two apps starting together
+on the same RAG_INDEX_DIR must leave it exactly as one clean ingest would.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from benchmarks.load_chat import QUESTIONS, ask, close_client, new_client, start_app
+from rag import RAG
+
+pytestmark = pytest.mark.slow
+UNCHANGED = re.compile(r"\b0 added\b.*\b1 unchanged\b")
+"""The ingest report of an app whose one corpus file is already indexed."""
+
+
+def test_the_index_survives_a_restart(cli_env: dict[str, str], tmp_path: Path) -> None:
+    with start_app(env=cli_env, log_path=tmp_path / "first.log") as first:
+        assert re.search(r"\b1 added\b", first.log()), first.log()
+        before = first.first_reply
+    with start_app(env=cli_env, log_path=tmp_path / "second.log") as second:
+        assert UNCHANGED.search(second.log()), second.log()  # nothing embedded again
+        after = second.first_reply
+    assert "[1]" in before[0]["content"]
+    assert after == before  # same answer, same sources, same offsets and quotes
+
+
+def test_two_apps_started_at_once_on_one_index_leave_it_intact(
+    cli_env: dict[str, str], corpus_dir: Path, tmp_path: Path
+) -> None:
+    with ExitStack() as stack:
+        apps = [
+            stack.enter_context(
+                start_app(env=cli_env, log_path=tmp_path / f"app{i}.log", wait=False)
+            )
+            for i in (1, 2)
+        ]  # both launched before either is awaited
+        for app in apps:
+            app.wait_until_serving()
+        for app in apps:
+            print(f"\n--- {app.url} ---\n{app.log()}")
+            assert "[1]" in app.first_reply[0]["content"]
+        for i, app in enumerate(apps):  # both still answer while the other runs
+            client: Client = new_client(app.url)
+            try:
+                assert "[1]" in ask(client, QUESTIONS[i + 1], 60)[0]["content"]
+            finally:
+                close_client(client)
+
+    with start_app(env=cli_env, log_path=tmp_path / "third.log") as third:
+        assert UNCHANGED.search(third.log()), third.log()
+        assert "[1]" in third.first_reply[0]["content"]
+
+    shared = RAG(index_dir=cli_env["RAG_INDEX_DIR"], corpus_dir=corpus_dir)
+    clean = RAG(index_dir=tmp_path / "clean-index", corpus_dir=corpus_dir)
+    clean.ingest(progress=False)
+    assert shared.count() == clean.count()
+    assert shared.store.sources() == clean.store.sources()  # the same chunk ids, no strays
