@@ -68,10 +68,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def new_client(url: str, timeout: float = 30.0) -> Client:
+def new_client(url: str, timeout: float = 30.0, auth: tuple[str, str] | None = None) -> Client:
     """A quiet client whose HTTP calls time out, so a stuck server cannot hang us."""
     return Client(
         url,
+        auth=auth,
         verbose=False,
         max_workers=2,  # one conversation asks one question at a time
         download_files=False,
@@ -126,6 +127,7 @@ class App:
     process: subprocess.Popen
     log_path: Path
     index_dir: Path
+    auth: tuple[str, str] | None = None
     first_reply: list[dict] = field(default_factory=list)
 
     def log(self) -> str:
@@ -151,7 +153,7 @@ class App:
                 )
             client = None
             try:
-                client = new_client(self.url, timeout=10)
+                client = new_client(self.url, timeout=10, auth=self.auth)
                 reply = ask(client, question, max(1.0, deadline - time.monotonic()))
                 if is_answer(reply):
                     self.first_reply = reply
@@ -209,6 +211,7 @@ def start_app(
     wait: bool = True,
     ready_timeout: float = READY_TIMEOUT,
     question: str = QUESTIONS[0],
+    auth: tuple[str, str] | None = None,
 ) -> Iterator[App]:
     """Run ``python app.py`` for the duration of the ``with`` block, then stop it.
 
@@ -217,6 +220,7 @@ def start_app(
     afterwards. With ``wait=False`` it yields as soon as the process is launched and the
     caller calls ``app.wait_until_serving()`` (to start several apps at the same time).
     Ready means ``/chat`` answered ``question``; that reply is ``app.first_reply``.
+    With ``auth`` the app requires that login (``RAG_AUTH``) and the readiness check logs in.
     """
     base = dict(os.environ if env is None else env)
     with ExitStack() as stack:
@@ -232,11 +236,13 @@ def start_app(
         if index_dir is not None:
             base["RAG_INDEX_DIR"] = str(index_dir)
         base |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-        base.pop("RAG_AUTH", None)  # our clients do not log in
+        base.pop("RAG_AUTH", None)
+        if auth is not None:
+            base["RAG_AUTH"] = ":".join(auth)
         port = port or free_port()
         process = launch_app(base, port, log_path)
         stack.callback(stop_app, process)
-        app = App(f"http://{HOST}:{port}/", process, log_path, Path(base["RAG_INDEX_DIR"]))
+        app = App(f"http://{HOST}:{port}/", process, log_path, Path(base["RAG_INDEX_DIR"]), auth)
         if wait:
             app.wait_until_serving(ready_timeout, question)
         yield app

@@ -16,6 +16,7 @@ from rag.pipeline import RAG
 
 log = logging.getLogger(__name__)
 
+SESSIONS_KEPT = 1000
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 ERROR_TEXT = (
     "Sorry, something went wrong while answering ({kind}). The error was logged on the "
@@ -106,4 +107,11 @@ def serve(rag: RAG | None = None) -> None:
             "this machine can query the documents. Set RAG_AUTH=user:password to require one.",
             file=sys.stderr,
         )
-    build_demo(rag).launch(server_name=s.host, server_port=s.port, auth=auth)
+    build_demo(rag).launch(
+        server_name=s.host,
+        server_port=s.port,
+        auth=auth,
+        # Gradio keeps every session's state (10,000 by default, ~70 KiB each measured
+        # here); a bound keeps a long-running server's memory flat.
+        state_session_capacity=SESSIONS_KEPT,
+    )
