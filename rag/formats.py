@@ -177,6 +177,10 @@ READERS: dict[str, Callable[[bytes], Text]] = {
 """File suffix -> reader of the file's bytes. Adding a format is one entry."""
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
+
+
 def read_file(path: Path, max_bytes: int | None = None) -> Text:
     """Read and decode one file, refusing what cannot be indexed with a clear reason.
 
@@ -192,8 +196,8 @@ def read_file(path: Path, max_bytes: int | None = None) -> Text:
             before = path.stat()
             if max_bytes is not None and before.st_size > max_bytes:
                 raise UnreadableFile(
-                    f"too large ({before.st_size / 2**20:.1f} MiB; the limit is "
-                    f"{max_bytes / 2**20:g} MiB, RAG_MAX_FILE_MB)"
+                    f"too large ({_size(before.st_size)}; the limit is {_size(max_bytes)}, "
+                    "RAG_MAX_FILE_MB)"
                 )
             data = path.read_bytes()
             after = path.stat()

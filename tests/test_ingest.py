@@ -12,7 +12,7 @@ from rag.formats import KEPT_CHANGING
 from rag.ingest import IngestReport, chunk_id, load
 from rag.pipeline import IndexBusy
 from tests.conftest import ARTICLE, CORPUS, source_text
-from tests.test_formats import make_pdf
+from tests.test_formats import encrypt, make_pdf
 
 LONG_TEXT = " ".join(
     f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
@@ -131,11 +131,16 @@ def test_unreadable_files_are_skipped_with_a_reason(make_rag: Callable[..., RAG]
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (folder / "image.png").write_bytes(b"\x89PNG\r\n")
     (folder / "scripts.html").write_text("<script>alert(1)</script>")
+    pdf = make_pdf("A page of text.")
+    (folder / "truncated.pdf").write_bytes(pdf[: len(pdf) // 3])
+    (folder / "locked.pdf").write_bytes(encrypt(pdf, password="secret"))
     report = rag.ingest([*sorted(folder.iterdir()), folder / "missing.txt"])
     reasons = dict(report.skipped)
     assert report.added == ["good.txt"]
     assert reasons["empty.txt"] == "empty"
     assert reasons["scripts.html"] == "empty"
+    assert reasons["truncated.pdf"].startswith("damaged PDF")
+    assert reasons["locked.pdf"] == "encrypted PDF (needs a password)"
     assert "binary file" in reasons["binary.txt"]
     assert "unsupported format" in reasons["image.png"]
     assert "no such file" in reasons[str(folder / "missing.txt")]
@@ -167,19 +172,23 @@ def test_every_format_is_indexed_and_quoted_exactly(
         assert source_text(folder, source)[citation.start : citation.end] == citation.quote
 
 
-def test_a_file_over_the_size_limit_is_skipped_and_the_rest_indexed(
-    make_rag: Callable[..., RAG],
-) -> None:
-    rag = make_rag(max_file_mb=1)
+def test_a_100_mb_file_is_skipped_and_the_rest_indexed(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag()
     folder = rag.settings.corpus_dir
-    (folder / "huge.txt").write_bytes(b"All work and no play. " * 100_000)  # 2.1 MiB
+    with (folder / "huge.txt").open("wb") as huge:
+        huge.truncate(100 * 2**20)  # a real 100 MiB file (sparse on disk)
     (folder / "small.txt").write_text("Small files still count.")
     report = rag.ingest()
     assert report.added == ["small.txt"]
-    assert (
-        "too large (2.1 MiB; the limit is 1 MiB, RAG_MAX_FILE_MB)"
-        in dict(report.skipped)["huge.txt"]
+    assert dict(report.skipped)["huge.txt"] == (
+        "too large (100.0 MiB; the limit is 20.0 MiB, RAG_MAX_FILE_MB)"
     )
+
+
+def test_the_size_limit_is_a_setting(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag(max_file_mb=1 / 1024)
+    (rag.settings.corpus_dir / "two-kib.txt").write_text("Two kibibytes of words. " * 90)
+    assert "(2.1 KiB; the limit is 1.0 KiB," in dict(rag.ingest().skipped)["two-kib.txt"]
 
 
 def test_a_file_that_vanishes_before_it_is_read_is_skipped(
