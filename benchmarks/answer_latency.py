@@ -20,27 +20,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [
-    "What would Ukraine receive in exchange for ceding territory?",
-    "Was Ukraine involved in preparing the framework?",
-    "How did European diplomats describe the proposal?",
-    "Where are diplomats meeting?",
-    "When did Reuters report the outline?",
-    "What does the plan ask Kyiv to reduce?",
-    "Why is the plan legally problematic?",
-    "What has Moscow long sought?",
-    "What did the leak do in Kyiv?",
-    "What would security guarantees require?",
-    "How might the outline affect NATO?",
-    "What is the central question for allies?",
-    "Who is pressing offensive operations?",
-    "What principle does relinquishing territory run counter to?",
-    "What are negotiators in Turkey and Ukraine working on?",
-    "What is the boiling point of nitrogen?",
-    "How many square kilometres would Ukraine hand over?",
-    "Who won the 1998 football world cup?",
-    "What did European capitals fear?",
-    "What does Washington want Kyiv to do?",
+    *(Path(__file__).parent / "questions-answered.txt").read_text().splitlines(),
+    *(Path(__file__).parent / "questions-unanswered.txt").read_text().splitlines(),
 ]
+"""About the default corpus: 17 it answers, 3 it does not (shared with load_chat.py)."""
 FIRST = QUESTIONS[0]
 COLD = "from rag import answer; answer({q!r})"
 

@@ -41,18 +41,8 @@ from gradio_client import Client
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 HOST = "127.0.0.1"
-QUESTIONS = [
-    "What would Ukraine receive in exchange for ceding territory?",
-    "Was Ukraine involved in preparing the framework?",
-    "How did European diplomats describe the proposal?",
-    "Where are diplomats meeting?",
-    "When did Reuters report the outline?",
-    "What does the plan ask Kyiv to reduce?",
-    "Why is the plan legally problematic?",
-    "What has Moscow long sought?",
-    "What would security guarantees require?",
-    "How might the outline affect NATO?",
-]
+QUESTIONS = (Path(__file__).parent / "questions-answered.txt").read_text().splitlines()
+"""Questions the default corpus answers, so every reply should cite."""
 """On-topic questions about the default article; conversation i starts at question i."""
 
 MIB = 1024 * 1024

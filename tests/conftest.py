@@ -11,6 +11,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,21 @@ def make_rag(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RA
         return RAG(**(settings | overrides))
 
     return make
+
+
+@contextmanager
+def served(rag: RAG) -> Iterator[str]:
+    """The real chat app for ``rag``, served in this process on a free loopback port;
+    yields its URL (ending in ``/``)."""
+    from rag.ui import build_demo  # gradio loads only for the tests that serve
+
+    demo = build_demo(rag)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def free_port() -> int:

@@ -9,8 +9,7 @@ from gradio_client import Client
 
 from benchmarks.load_chat import start_app
 from rag import RAG
-from rag.ui import build_demo
-from tests.conftest import free_port, source_text
+from tests.conftest import served, source_text
 
 pytestmark = pytest.mark.slow
 IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
@@ -19,13 +18,8 @@ SOURCE_LINE = re.compile(r"\[(\d+)\] (\S+) \(characters (\d+)-(\d+)\): â€œ(.*?)â
 
 @pytest.fixture(scope="module")
 def client(default_rag: RAG) -> Iterator[Client]:
-    demo = build_demo(default_rag)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        demo.close()
+    with served(default_rag) as url:
+        yield Client(url, verbose=False)
 
 
 def test_chat_answers_with_markers_then_a_sources_message(client: Client) -> None:

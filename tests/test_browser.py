@@ -14,8 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
 from rag import RAG
-from rag.ui import build_demo
-from tests.conftest import free_port
+from tests.conftest import served
 
 pytestmark = pytest.mark.slow
 
@@ -76,13 +75,8 @@ def chat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (docs / "library.txt").write_text(NORMAL, encoding="utf-8")
     rag = RAG(corpus_dir=docs, index_dir=tmp_path_factory.mktemp("hostile-index"))
     rag.ingest(progress=False)
-    demo = build_demo(rag)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served(rag) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -81,13 +81,18 @@ def ingest_until(env: dict[str, str], chunks: int) -> Iterator[subprocess.Popen[
         proc.wait(timeout=60)
 
 
+def kill_mid_ingest(env: dict[str, str]) -> None:
+    """Start `rag ingest` and SIGKILL it once its first batches are written."""
+    with ingest_until(env, BATCHES_BEFORE_KILL * 64) as proc:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+
+
 def test_kill_9_mid_ingest_leaves_an_index_that_opens_and_answers(
     big_corpus: Path, cli_env: dict[str, str]
 ) -> None:
     env = {**cli_env, "RAG_CORPUS_DIR": str(big_corpus)}
-    with ingest_until(env, BATCHES_BEFORE_KILL * 64) as proc:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
+    kill_mid_ingest(env)
     rag = RAG(corpus_dir=big_corpus, index_dir=env["RAG_INDEX_DIR"])
     total = len(expected_ids(rag, big_corpus))
     assert BATCHES_BEFORE_KILL * 64 <= rag.count() < total
@@ -99,9 +104,7 @@ def test_ingest_after_a_kill_completes_with_no_duplicate_and_no_missing_chunk(
     big_corpus: Path, cli_env: dict[str, str]
 ) -> None:
     env = {**cli_env, "RAG_CORPUS_DIR": str(big_corpus)}
-    with ingest_until(env, BATCHES_BEFORE_KILL * 64) as proc:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
+    kill_mid_ingest(env)
     again = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ingest"], env=env, capture_output=True, text=True
     )

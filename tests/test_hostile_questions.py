@@ -13,8 +13,7 @@ import pytest
 
 from rag import RAG
 from rag.answer import EMPTY_QUESTION_TEXT
-from rag.ui import build_demo
-from tests.conftest import free_port
+from tests.conftest import served
 
 HOSTILE = {
     "empty": "",
@@ -33,13 +32,8 @@ HOSTILE = {
 
 @pytest.fixture(scope="module")
 def chat_url(default_rag: RAG) -> Iterator[str]:
-    demo = build_demo(default_rag)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    with served(default_rag) as url:
+        yield url
 
 
 def call_chat(url: str, question: str) -> list[dict]:
@@ -47,11 +41,11 @@ def call_chat(url: str, question: str) -> list[dict]:
     cannot carry (gradio_client refuses to send lone surrogates at all)."""
     body = json.dumps({"data": [question]}).encode("ascii")
     request = urllib.request.Request(
-        f"{url}/gradio_api/call/chat", data=body, headers={"Content-Type": "application/json"}
+        f"{url}gradio_api/call/chat", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         event = json.load(response)["event_id"]
-    with urllib.request.urlopen(f"{url}/gradio_api/call/chat/{event}", timeout=120) as response:
+    with urllib.request.urlopen(f"{url}gradio_api/call/chat/{event}", timeout=120) as response:
         stream = response.read().decode("utf-8")
     assert stream.startswith("event: complete"), stream[:500]
     return json.loads(stream.split("data: ", 1)[1])[0]
