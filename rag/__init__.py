@@ -16,21 +16,30 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from rag.answer import Answer
 from rag.cite import Citation
 from rag.config import Settings
-from rag.pipeline import RAG
+from rag.pipeline import RAG, IndexBusy
 from rag.retrieve import Passage
 
-__all__ = ["RAG", "Answer", "Citation", "Passage", "Settings", "answer", "default_rag"]
+__all__ = [
+    "RAG",
+    "Answer",
+    "Citation",
+    "IndexBusy",
+    "Passage",
+    "Settings",
+    "answer",
+    "default_rag",
+]
 
 _default: RAG | None = None
 
 
 def default_rag() -> RAG:
     """The process-wide instance on the default corpus, indexed (or brought up to date) on
-    first use."""
+    first use; an ingest already running on the same index (the chat, the CLI) is waited for."""
     global _default
     if _default is None:
         instance = RAG()
-        instance.ingest()
+        instance.ingest(wait=600)
         _default = instance
     return _default
 
