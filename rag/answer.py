@@ -82,16 +82,23 @@ class Sentence:
     end: int
     text: str
     passage: Passage
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Embedding computed at ingest, in the passage's context; None: encode it now."""
 
 
 def passage_sentences(passages: list[Passage]) -> list[Sentence]:
     """Sentences of all passages; where overlapping chunks repeat a sentence (or part of
     one), the longest copy is kept once."""
-    found = [
-        Sentence(p.source, p.start + s, p.start + e, p.text[s:e], p)
-        for p in passages
-        for s, e in sentence_spans(p.text)
-    ]
+    found = []
+    for p in passages:
+        spans = sentence_spans(p.text)
+        vectors = p.sentence_vectors
+        if vectors is None or len(vectors) != len(spans):
+            vectors = [None] * len(spans)
+        found += [
+            Sentence(p.source, p.start + s, p.start + e, p.text[s:e], p, v)
+            for (s, e), v in zip(spans, vectors, strict=True)
+        ]
     kept: list[Sentence] = []
     for cand in sorted(found, key=lambda c: c.start - c.end):
         if not any(
@@ -129,7 +136,7 @@ class ExtractiveAnswerer:
         sentences = passage_sentences(passages)
         if not sentences:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
-        scores = self._sentence_vectors([s.text for s in sentences]) @ np.asarray(
+        scores = self._sentence_vectors(sentences) @ np.asarray(
             self.embeddings.embed_query(question)
         )
         best = float(scores.max())
@@ -147,12 +154,16 @@ class ExtractiveAnswerer:
         text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
         return Answer(question, text, citations, abstained=False, passages=passages, score=best)
 
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Sentence embeddings, computed once per distinct sentence and kept in an LRU cache."""
+    def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
+        """Each sentence's vector: the one stored at ingest, else encoded now (once per
+        distinct sentence, kept in an LRU cache)."""
+        texts = [s.text for s in sentences if s.vector is None]
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
             self._cache.update(zip(missing, self.embeddings.encode(missing), strict=True))
-        vectors = np.stack([self._cache[t] for t in texts])
+        vectors = np.stack(
+            [self._cache[s.text] if s.vector is None else s.vector for s in sentences]
+        )
         for t in texts:
             self._cache.move_to_end(t)
         while len(self._cache) > self._cache_size:

@@ -17,7 +17,7 @@ from rag.config import Settings
 from rag.embed import SentenceEmbeddings
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import Passage, PassageRetriever
-from rag.store import Store, open_client
+from rag.store import IndexedSource, Store, open_client
 
 
 class IndexBusy(RuntimeError):
@@ -140,13 +140,13 @@ class RAG:
         to_add, to_delete = [], []
         for doc in docs:
             chunks = self.splitter.split(doc.text, doc.source, doc.path)
-            old = indexed.pop(doc.source, None)
-            old_ids = old.ids if old else set()
+            old = indexed.pop(doc.source, None) or IndexedSource()
+            old_ids = old.ids - old.outdated  # outdated chunks are embedded again
             new = [c for c in chunks if c.id not in old_ids]
-            stale = old_ids - {c.id for c in chunks}
+            stale = old.ids - {c.id for c in chunks}
             to_add += new
             to_delete += stale
-            if old is None:
+            if not old.ids:
                 report.added.append(doc.source)
             elif new or stale:
                 report.updated.append(doc.source)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.store import Store
+from rag.embed import unpack_vectors
+from rag.store import SENTENCE_VECTORS, Store
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk: ``document_text[start:end] == text`` for its source."""
+    """A retrieved chunk: ``document_text[start:end] == text`` for its source.
+
+    ``sentence_vectors`` (when the index has them) embed the text's sentences, in
+    :func:`rag.sentences.sentence_spans` order.
+    """
 
     id: str
     source: str
@@ -22,10 +28,12 @@ class Passage:
     start: int
     end: int
     score: float
+    sentence_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_document(cls, doc: Document) -> Passage:
         meta = doc.metadata
+        packed = meta.get(SENTENCE_VECTORS)
         return cls(
             id=str(doc.id),
             source=str(meta["source"]),
@@ -33,6 +41,7 @@ class Passage:
             start=int(meta["start"]),
             end=int(meta["end"]),
             score=float(meta["score"]),
+            sentence_vectors=unpack_vectors(packed) if packed else None,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import chromadb
@@ -11,14 +11,22 @@ from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from rag.config import Settings
+from rag.embed import SentenceEmbeddings, pack_vectors
 from rag.ingest import Chunk
+from rag.sentences import sentence_spans
 
 BATCH = 64
 """Chunks embedded and written per round trip: large enough to batch the model well."""
+
+SENTENCE_VECTORS = "sentence_vectors"
+"""Metadata key of a chunk's packed sentence vectors in :func:`sentence_spans` order
+("" when they could not be computed)."""
+
+PAGE = 5000
+"""Chunks read per request when listing the whole index, to bound memory."""
 
 
 @dataclass
@@ -27,6 +35,8 @@ class IndexedSource:
 
     ids: set[str] = field(default_factory=set)
     path: str = ""
+    outdated: set[str] = field(default_factory=set)
+    """Chunks written by an older version, without sentence vectors: worth re-embedding."""
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -51,7 +61,8 @@ class Store:
     downloads a model); every vector comes from ``embeddings``.
     """
 
-    def __init__(self, client: ClientAPI, collection: str, embeddings: Embeddings) -> None:
+    def __init__(self, client: ClientAPI, collection: str, embeddings: SentenceEmbeddings) -> None:
+        self.embeddings = embeddings
         self.vectors = Chroma(
             client=client,
             collection_name=collection,
@@ -65,31 +76,51 @@ class Store:
     def sources(self) -> dict[str, IndexedSource]:
         """Every source in the index with the ids of its chunks."""
         found: dict[str, IndexedSource] = defaultdict(IndexedSource)
-        got = self.vectors.get(include=["metadatas"])
-        for chunk_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+        for chunk_id, _, meta in self._read(["metadatas"]):
             entry = found[str(meta["source"])]
             entry.ids.add(chunk_id)
             entry.path = str(meta.get("path") or "")
+            if SENTENCE_VECTORS not in meta:
+                entry.outdated.add(chunk_id)
         return dict(found)
 
     def chunks(self) -> list[Chunk]:
         """Every chunk in the index, with its text and offsets."""
-        got = self.vectors.get(include=["documents", "metadatas"])
         return [
             Chunk(i, str(m["source"]), text, int(m["start"]), int(m["end"]), str(m.get("path", "")))
-            for i, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            for i, text, m in self._read(["documents", "metadatas"])
         ]
 
+    def _read(self, include: list) -> Iterator[tuple[str, str | None, dict]]:
+        """``(id, document, metadata)`` of every chunk, a page at a time."""
+        for offset in range(0, self.count(), PAGE):
+            got = self.vectors._collection.get(include=include, limit=PAGE, offset=offset)
+            documents = got["documents"] or [None] * len(got["ids"])
+            yield from zip(got["ids"], documents, got["metadatas"], strict=True)
+
     def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:
-        """Embed and upsert chunks in batches, with a progress bar on a terminal."""
+        """Embed and upsert chunks in batches, with a progress bar on a terminal.
+
+        Each chunk's sentence vectors come from the same forward pass as its own vector
+        and are kept in its metadata, so answering needs no model call but the question's.
+        """
         disable = None if progress is None else not progress  # None: only on a terminal
         with tqdm(total=len(chunks), unit="chunk", desc="Indexing", disable=disable) as bar:
             for i in range(0, len(chunks), BATCH):
                 batch = chunks[i : i + BATCH]
-                self.vectors.add_texts(
-                    [c.text for c in batch],
-                    metadatas=[c.metadata for c in batch],
+                texts = [c.text for c in batch]
+                vectors, sentences = self.embeddings.encode_with_spans(
+                    texts, [sentence_spans(t) for t in texts]
+                )
+                metadatas = [
+                    {**c.metadata, SENTENCE_VECTORS: "" if v is None else pack_vectors(v)}
+                    for c, v in zip(batch, sentences, strict=True)
+                ]
+                self.vectors._collection.upsert(
                     ids=[c.id for c in batch],
+                    embeddings=vectors,
+                    metadatas=metadatas,
+                    documents=texts,
                 )
                 bar.update(len(batch))
 

@@ -1,0 +1,108 @@
+"""Sentence vectors computed at ingest: what lets an answer need one model call only."""
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from rag import RAG, Passage
+from rag.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
+from rag.sentences import sentence_spans
+from rag.store import SENTENCE_VECTORS
+from tests.test_ingest import LONG_TEXT
+
+TEXT = (
+    "The committee approved the budget on Tuesday. Heavy rain flooded the valley roads. "
+    "Engineers replaced the bridge's steel cables."
+)
+
+
+@pytest.fixture(scope="module")
+def embeddings() -> SentenceEmbeddings:
+    return SentenceEmbeddings()
+
+
+def stored_vectors(rag: RAG) -> dict[str, str]:
+    got = rag.store.vectors._collection.get(include=["metadatas"])
+    return {i: m.get(SENTENCE_VECTORS) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+
+def test_packing_moves_cosine_similarities_by_less_than_0_002(
+    embeddings: SentenceEmbeddings,
+) -> None:
+    sentences = embeddings.encode([TEXT[s:e] for s, e in sentence_spans(TEXT)])
+    questions = embeddings.encode(["Who approved the budget?", "What flooded?"])
+    restored = unpack_vectors(pack_vectors(sentences))
+    assert restored.shape == sentences.shape
+    assert np.abs(restored @ questions.T - sentences @ questions.T).max() < 0.002
+
+
+def test_a_sentence_in_context_is_closest_to_its_own_standalone_vector(
+    embeddings: SentenceEmbeddings,
+) -> None:
+    spans = sentence_spans(TEXT)
+    _, [in_context] = embeddings.encode_with_spans([TEXT], [spans])
+    standalone = embeddings.encode([TEXT[s:e] for s, e in spans])
+    similarity = in_context @ standalone.T
+    assert list(similarity.argmax(axis=1)) == [0, 1, 2]
+
+
+def test_the_chunk_vector_is_the_models_own(embeddings: SentenceEmbeddings) -> None:
+    vectors, _ = embeddings.encode_with_spans([TEXT], [sentence_spans(TEXT)])
+    assert np.allclose(vectors, embeddings.encode([TEXT]), atol=1e-5)
+
+
+def test_ingest_stores_a_vector_per_sentence_of_every_chunk(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    rag.ingest()
+    packed = stored_vectors(rag)
+    chunks = {c.id: c for c in rag.store.chunks()}
+    assert packed.keys() == chunks.keys()
+    for chunk_id, value in packed.items():
+        assert len(unpack_vectors(value)) == len(sentence_spans(chunks[chunk_id].text))
+
+
+def test_an_answer_encodes_only_the_question(
+    default_rag: RAG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+    real = default_rag.embeddings.encode
+    monkeypatch.setattr(
+        default_rag.embeddings, "encode", lambda texts: encoded.extend(texts) or real(texts)
+    )
+    question = "What would Ukraine receive in exchange for ceding territory?"
+    assert default_rag.answer(question).citations
+    assert encoded == [question]
+
+
+def test_passages_without_stored_vectors_are_encoded_when_answering(default_rag: RAG) -> None:
+    text = "Kyiv would receive security guarantees in return for ceding territory."
+    passage = Passage("p1", "note.txt", text, 0, len(text), 0.9)
+    answer = default_rag.answerer("What would Kyiv receive in return?", [passage])
+    assert [c.quote for c in answer.citations] == [text]
+
+
+def test_an_index_without_sentence_vectors_gets_them_on_the_next_ingest(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    rag.ingest()
+    chunks = rag.store.chunks()
+    # What an index written before sentence vectors existed holds: no such metadata key.
+    rag.store.delete([c.id for c in chunks])
+    rag.store.vectors.add_texts(
+        [c.text for c in chunks], metadatas=[c.metadata for c in chunks], ids=[c.id for c in chunks]
+    )
+    assert not any(stored_vectors(rag).values())
+    report = rag.ingest()
+    assert (report.updated, report.chunks_added, report.chunks_removed) == (
+        ["a.txt"],
+        len(chunks),
+        0,
+    )
+    assert all(stored_vectors(rag).values())
+    assert rag.ingest().unchanged == ["a.txt"]
