@@ -35,10 +35,18 @@ class Chunk:
     start: int
     end: int
     path: str = ""
+    digest: str = ""
+    """Of the whole document as split (see :meth:`Splitter.digest`)."""
 
     @property
     def metadata(self) -> dict[str, str | int]:
-        return {"source": self.source, "start": self.start, "end": self.end, "path": self.path}
+        return {
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "path": self.path,
+            "digest": self.digest,
+        }
 
 
 def chunk_id(source: str, start: int, text: str) -> str:
@@ -83,6 +91,7 @@ class Splitter:
         def length(text: str) -> int:  # verbose=False: long documents are expected here
             return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
+        self._settings = f"{chunk_size}:{chunk_overlap}"
         self._splitter = RecursiveCharacterTextSplitter(
             length_function=length,
             chunk_size=chunk_size,
@@ -91,7 +100,13 @@ class Splitter:
             keep_separator="end",
         )
 
+    def digest(self, text: str) -> str:
+        """Fingerprint of ``text`` and the chunking settings: when the index holds it, the
+        document's chunks are known to be current without splitting it again."""
+        return hashlib.sha256(f"{self._settings}\x00{text}".encode()).hexdigest()[:32]
+
     def split(self, text: str, source: str, path: str = "") -> list[Chunk]:
+        digest = self.digest(text)
         chunks: list[Chunk] = []
         cursor = 0
         for piece in self._splitter.split_text(text):
@@ -99,7 +114,9 @@ class Splitter:
             if start < 0:  # the splitter only strips whitespace, so this cannot happen
                 raise AssertionError(f"chunk not found in {source} after offset {cursor}")
             end = start + len(piece)
-            chunks.append(Chunk(chunk_id(source, start, piece), source, piece, start, end, path))
+            chunks.append(
+                Chunk(chunk_id(source, start, piece), source, piece, start, end, path, digest)
+            )
             cursor = start + 1
         return chunks
 

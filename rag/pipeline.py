@@ -137,14 +137,23 @@ class RAG:
             max_bytes=int(self.settings.max_file_mb * 2**20),
         )
         indexed = self.store.sources()
-        to_add, to_delete = [], []
+        to_add, to_relabel, to_delete = [], [], []
         for doc in docs:
-            chunks = self.splitter.split(doc.text, doc.source, doc.path)
             old = indexed.pop(doc.source, None) or IndexedSource()
+            if (
+                old.ids
+                and not old.outdated
+                and old.digests == {self.splitter.digest(doc.text)}
+                and old.path == doc.path
+            ):
+                report.unchanged.append(doc.source)  # known current: no need to split it
+                continue
+            chunks = self.splitter.split(doc.text, doc.source, doc.path)
             old_ids = old.ids - old.outdated  # outdated chunks are embedded again
             new = [c for c in chunks if c.id not in old_ids]
             stale = old.ids - {c.id for c in chunks}
             to_add += new
+            to_relabel += [c for c in chunks if c.id in old_ids]
             to_delete += stale
             if not old.ids:
                 report.added.append(doc.source)
@@ -158,6 +167,7 @@ class RAG:
                 report.removed.append(source)
                 to_delete += entry.ids
         self.store.add(to_add, progress=progress)
+        self.store.relabel(to_relabel)
         self.store.delete(to_delete)
         report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
         return report

@@ -37,6 +37,8 @@ class IndexedSource:
     path: str = ""
     outdated: set[str] = field(default_factory=set)
     """Chunks written by an older version, without sentence vectors: worth re-embedding."""
+    digests: set[str] = field(default_factory=set)
+    """Document digests the chunks were split from (one when the source is current)."""
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -80,6 +82,7 @@ class Store:
             entry = found[str(meta["source"])]
             entry.ids.add(chunk_id)
             entry.path = str(meta.get("path") or "")
+            entry.digests.add(str(meta.get("digest", "")))
             if SENTENCE_VECTORS not in meta:
                 entry.outdated.add(chunk_id)
         return dict(found)
@@ -123,6 +126,14 @@ class Store:
                     documents=texts,
                 )
                 bar.update(len(batch))
+
+    def relabel(self, chunks: list[Chunk]) -> None:
+        """Rewrite the metadata of chunks already indexed (their vectors stay)."""
+        for i in range(0, len(chunks), PAGE):
+            batch = chunks[i : i + PAGE]
+            self.vectors._collection.update(
+                ids=[c.id for c in batch], metadatas=[c.metadata for c in batch]
+            )
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)

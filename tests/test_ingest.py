@@ -270,3 +270,36 @@ def test_langchain_documents_are_ingested_under_their_source(
 def test_a_single_path_instead_of_a_list_is_rejected(make_rag: Callable[..., RAG]) -> None:
     with pytest.raises(TypeError, match="list of paths"):
         make_rag().ingest("docs")
+
+
+def test_an_unchanged_document_is_not_split_again(
+    make_rag: Callable[..., RAG], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    (rag.settings.corpus_dir / "b.txt").write_text("Beta is the second letter.")
+    rag.ingest()
+    (rag.settings.corpus_dir / "b.txt").write_text("Beta is the second letter of the alphabet.")
+    split = []
+    real = rag.splitter.split
+    monkeypatch.setattr(
+        rag.splitter,
+        "split",
+        lambda text, source, path="": split.append(source) or real(text, source, path),
+    )
+    report = rag.ingest()
+    assert (report.unchanged, report.updated, split) == (["a.txt"], ["b.txt"], ["b.txt"])
+
+
+def test_changing_the_chunk_size_splits_every_document_again(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    rag.ingest()
+    before = {c.id for c in rag.store.chunks()}
+    resized = make_rag(chunk_size=120, chunk_overlap=20)
+    report = resized.ingest()
+    after = {c.id for c in resized.store.chunks()}
+    assert report.updated == ["a.txt"]
+    assert after == {c.id for c in resized.splitter.split(LONG_TEXT, "a.txt")} != before
