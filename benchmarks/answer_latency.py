@@ -38,14 +38,20 @@ def cold_start(index_dir: str) -> float:
     return time.perf_counter() - start
 
 
-def app_cold_start(index_dir: str) -> float:
-    """Wall time from `python app.py` to the first answer through /chat."""
+def app_cold_start(index_dir: str, question: str = FIRST, **settings: str) -> float:
+    """Wall time from `python app.py` to the first answer through /chat; ``settings`` are
+    further RAG_* variables (``collection="bench"`` sets RAG_COLLECTION)."""
     from gradio_client import Client
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "RAG_INDEX_DIR": index_dir, "RAG_PORT": str(port)}
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": index_dir,
+        "RAG_PORT": str(port),
+        **{f"RAG_{name.upper()}": value for name, value in settings.items()},
+    }
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "app.py"],
@@ -57,7 +63,9 @@ def app_cold_start(index_dir: str) -> float:
     try:
         while True:
             try:
-                Client(f"http://127.0.0.1:{port}/", verbose=False).predict(FIRST, api_name="/chat")
+                Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+                    question, api_name="/chat"
+                )
                 return time.perf_counter() - start
             except Exception:
                 if proc.poll() is not None or time.perf_counter() - start > 180:

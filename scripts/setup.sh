@@ -21,6 +21,8 @@ start=$SECONDS
 # other package's looser requirement can pull a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# The ONNX export of the model (cached per user) lets the chat start without torch.
+.venv/bin/python -c 'from rag.embed import load_onnx; assert load_onnx(), "no ONNX export"'
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "Installed in $((SECONDS - start)) s." >&2

@@ -38,10 +38,10 @@ def test_chunks_cover_the_whole_document(default_rag: RAG) -> None:
 
 
 def test_chunks_fit_the_embedding_model_window(default_rag: RAG) -> None:
-    tokenizer = default_rag.embeddings.tokenizer
+    model = default_rag.embeddings.model  # sentence-transformers' own tokenizer and limit
     for chunk in default_rag.splitter.split(LONG_TEXT, "long.txt"):
-        tokens = tokenizer(chunk.text, add_special_tokens=True)["input_ids"]
-        assert len(tokens) <= tokenizer.model_max_length
+        tokens = model.tokenizer(chunk.text, add_special_tokens=True)["input_ids"]
+        assert len(tokens) <= model.max_seq_length
 
 
 def test_chunk_ids_depend_on_source_and_content_only(default_rag: RAG) -> None:

@@ -37,19 +37,31 @@ def test_packing_moves_cosine_similarities_by_less_than_0_002(
     assert np.abs(restored @ questions.T - sentences @ questions.T).max() < 0.002
 
 
+@pytest.mark.parametrize("torch", [False, True], ids=["onnx", "torch"])
 def test_a_sentence_in_context_is_closest_to_its_own_standalone_vector(
-    embeddings: SentenceEmbeddings,
+    embeddings: SentenceEmbeddings, torch: bool
 ) -> None:
     spans = sentence_spans(TEXT)
-    _, [in_context] = embeddings.encode_with_spans([TEXT], [spans])
+    _, [in_context] = embeddings.encode_with_spans([TEXT], [spans], torch=torch)
     standalone = embeddings.encode([TEXT[s:e] for s, e in spans])
     similarity = in_context @ standalone.T
     assert list(similarity.argmax(axis=1)) == [0, 1, 2]
 
 
-def test_the_chunk_vector_is_the_models_own(embeddings: SentenceEmbeddings) -> None:
-    vectors, _ = embeddings.encode_with_spans([TEXT], [sentence_spans(TEXT)])
-    assert np.allclose(vectors, embeddings.encode([TEXT]), atol=1e-5)
+@pytest.mark.parametrize("torch", [False, True], ids=["onnx", "torch"])
+def test_the_chunk_vector_is_the_models_own(embeddings: SentenceEmbeddings, torch: bool) -> None:
+    vectors, _ = embeddings.encode_with_spans([TEXT], [sentence_spans(TEXT)], torch=torch)
+    reference = embeddings.model.encode([TEXT], normalize_embeddings=True)
+    assert np.abs(vectors - reference).max() < 1e-5
+
+
+def test_both_ingest_paths_give_the_same_sentence_vectors(embeddings: SentenceEmbeddings) -> None:
+    texts = [TEXT, LONG_TEXT[:900]]
+    spans = [sentence_spans(t) for t in texts]
+    _, onnx = embeddings.encode_with_spans(texts, spans)
+    _, torch = embeddings.encode_with_spans(texts, spans, torch=True)
+    for a, b in zip(onnx, torch, strict=True):
+        assert np.abs(a - b).max() < 1e-5
 
 
 def test_ingest_stores_a_vector_per_sentence_of_every_chunk(
