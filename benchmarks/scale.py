@@ -176,11 +176,15 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
 
 
 def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
-    from rag.embed import load_model
+    from rag.config import Settings
+    from rag.embed import default_model_path, load_model, load_tokenizer
     from rag.ingest import Splitter
 
     model = load_model()
-    splitter = Splitter(model.tokenizer, 200, 40)
+    settings = Settings()
+    splitter = Splitter(
+        load_tokenizer(default_model_path()), settings.chunk_size, settings.chunk_overlap
+    )
     texts = [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
     if sample and sample < len(texts):
         texts = random.Random(0).sample(texts, sample)
@@ -217,18 +221,22 @@ def measure(pipeline: str, size: str, folder: Path, options: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_size(size: str, encode_sample: int | None, baseline_reingest: bool) -> dict:
-    """Every pipeline at one size, each in its own process and folder; then the app's cold
+def measure_size(
+    size: str, pipelines: list[str], encode_sample: int | None, baseline_reingest: bool
+) -> dict:
+    """The pipelines at one size, each in its own process and folder; then the app's cold
     start on the index rag built."""
     from answer_latency import app_cold_start
 
     options = {"encode": {"sample": encode_sample}, "langchain": {"reingest": baseline_reingest}}
     results = {}
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
-        for name in PIPELINES:
+        for name in pipelines:
             folder = Path(tmp) / name
             folder.mkdir()
             results[name] = measure(name, size, folder, options.get(name, {}))
+        if "rag" not in results:
+            return results
         rag_folder = Path(tmp) / "rag"
         (rag_folder / "empty").mkdir(exist_ok=True)
         results["rag"]["cold_start_s"] = app_cold_start(
@@ -241,17 +249,19 @@ def measure_size(size: str, encode_sample: int | None, baseline_reingest: bool) 
 
 
 def table(size: str, results: dict[str, dict]) -> str:
-    raw = results["encode"]["chunks"] / results["encode"]["ingest_s"]
-    sample = results["encode"]["chunks"] < results["rag"]["chunks"]
+    encode = results.get("encode")
+    raw = encode["chunks"] / encode["ingest_s"] if encode else None
+    sample = encode and "rag" in results and encode["chunks"] < results["rag"]["chunks"]
+    documents = next(iter(results.values()))["documents"]
     lines = [
-        f"### {size} ({results['rag']['documents']:,} documents)",
+        f"### {size} ({documents:,} documents)",
         "",
         "| Pipeline | Chunks | Ingest (s) | Chunks/s | Tokens/s | × raw encode | Re-ingest (s) "
         "| Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) | Cold start (s) "
         "| Peak RSS (MiB) | Index (MiB) |",
         "| --- " + "| ---: " * 12 + "|",
     ]
-    for name in PIPELINES:
+    for name in [n for n in PIPELINES if n in results]:
         r = results[name]
         rate = r["chunks"] / r["ingest_s"]
         cells = [
@@ -260,7 +270,7 @@ def table(size: str, results: dict[str, dict]) -> str:
             f"{r['ingest_s']:.1f}",
             f"{rate:.1f}",
             f"{r['tokens'] / r['ingest_s']:,.0f}",
-            f"{rate / raw:.2f}",
+            f"{rate / raw:.2f}" if raw else "–",
         ]
         if name == "encode":
             cells += ["–"] * 5
@@ -304,7 +314,9 @@ def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
     for ax, (title, value, names) in zip(axes.flat, panels, strict=True):
         for name in names:
             points = [
-                (all_results[s]["rag"]["documents"], value(all_results[s][name])) for s in sizes
+                (all_results[s][name]["documents"], value(all_results[s][name]))
+                for s in sizes
+                if name in all_results[s]
             ]
             points = [(x, y) for x, y in points if y is not None]
             ax.plot(*zip(*points, strict=True), marker="o", label=name)
@@ -328,6 +340,9 @@ def main() -> None:
         default=True,
         help="time LangChain's re-ingest (it embeds everything again: as long as its ingest)",
     )
+    parser.add_argument(
+        "--pipelines", default=",".join(PIPELINES), help="comma-separated subset to run"
+    )
     parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--options", type=json.loads, default={}, help=argparse.SUPPRESS)
@@ -338,11 +353,15 @@ def main() -> None:
         return
     saved = RESULTS / "scale.json"
     all_results = json.loads(saved.read_text()) if saved.exists() else {}
+    pipelines = args.pipelines.split(",")
     for size in sizes:
-        all_results[size] = measure_size(size, args.encode_sample, args.baseline_reingest)
+        measured = measure_size(size, pipelines, args.encode_sample, args.baseline_reingest)
+        all_results.setdefault(size, {}).update(measured)  # other pipelines' runs stay
         print(table(size, all_results[size]), end="\n\n", flush=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        ordered = sorted(all_results.items(), key=lambda kv: kv[1]["rag"]["documents"])
+        ordered = sorted(
+            all_results.items(), key=lambda kv: next(iter(kv[1].values()))["documents"]
+        )
         saved.write_text(json.dumps(dict(ordered), indent=2))
         plot(dict(ordered), RESULTS / "scale.png")
     print(f"figures: {saved}, plot: {RESULTS / 'scale.png'}")

@@ -173,11 +173,9 @@ class RAG:
         return report
 
     def warm(self) -> None:
-        """Load the question encoder and open the index now rather than on first use (the
-        chat does this while its web framework loads)."""
-        if self.embeddings.onnx is None:
-            _ = self.embeddings.model
-        self.store.count()
+        """Load the question encoder and the index now rather than on the first question
+        (the chat does this while its web framework loads)."""
+        self.retrieve("warm-up", k=1)
 
     def count(self) -> int:
         """Number of chunks in the index."""
