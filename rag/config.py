@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         None, description="Host of a Chroma server (`chroma run`); unset: embedded index_dir."
     )
     chroma_port: int = Field(8000, gt=0, lt=65536, description="Port of the Chroma server.")
+    chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
+    chroma_ca_file: Path | None = Field(
+        None, description="CA certificate(s) to verify the server's HTTPS certificate with."
+    )
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Sent as `Authorization: Bearer <token>` (Chroma's token auth or a proxy's).",
+    )
 
     # --- Chunking and embedding ---
     embedding_model: str | None = Field(
@@ -110,6 +118,20 @@ class Settings(BaseSettings):
         if not pairs:
             raise ValueError("the auth file holds no user:password line")
         return pairs
+
+    @model_validator(mode="after")
+    def _server_options_need_a_server(self) -> Settings:
+        if self.chroma_host is None:
+            given = [
+                f"RAG_{name.upper()}"
+                for name in ("chroma_ssl", "chroma_ca_file", "chroma_token")
+                if getattr(self, name)
+            ]
+            if given:
+                raise ValueError(f"{', '.join(given)} need RAG_CHROMA_HOST (a Chroma server)")
+        if self.chroma_ca_file is not None and not self.chroma_ssl:
+            raise ValueError("RAG_CHROMA_CA_FILE needs RAG_CHROMA_SSL=true")
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -47,17 +47,28 @@ class IndexedSource:
 
 def open_client(settings: Settings) -> ClientAPI:
     """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    ca_file = settings.chroma_ca_file
+    chroma_settings = ChromaSettings(
+        anonymized_telemetry=False, chroma_server_ssl_verify=str(ca_file) if ca_file else None
+    )
     if settings.chroma_host is None:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
-    address = f"{settings.chroma_host}:{settings.chroma_port}"
+    scheme = "https" if settings.chroma_ssl else "http"
+    address = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+    token = settings.chroma_token
     try:
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        client = chromadb.HttpClient(
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
+            headers={"Authorization": f"Bearer {token.get_secret_value()}"} if token else None,
+            settings=chroma_settings,
         )
-    except Exception as err:  # chromadb raises plain ValueError/httpx errors when unreachable
-        raise ConnectionError(f"cannot reach the Chroma server at {address}: {err}") from err
+        client.list_collections(limit=1)  # fails here, with a clear message, if refused
+    except Exception as err:  # chromadb raises plain ValueError/httpx errors
+        raise ConnectionError(f"cannot use the Chroma server at {address}: {err}") from err
+    return client
 
 
 class Store:

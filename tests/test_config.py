@@ -79,3 +79,16 @@ def test_auth_is_hidden_from_reprs() -> None:
 def test_limits_must_be_positive(name: str, value: int) -> None:
     with pytest.raises(ValidationError, match=name):
         Settings(**{name: value})
+
+
+@pytest.mark.parametrize(
+    "option", [{"chroma_ssl": True}, {"chroma_token": "t"}, {"chroma_ca_file": "ca.pem"}]
+)
+def test_server_options_without_a_server_are_rejected(option: dict) -> None:
+    with pytest.raises(ValueError, match="need RAG_CHROMA_HOST"):
+        Settings(**option)
+
+
+def test_a_ca_file_without_https_is_rejected() -> None:
+    with pytest.raises(ValueError, match="needs RAG_CHROMA_SSL=true"):
+        Settings(chroma_host="db", chroma_ca_file="ca.pem")
