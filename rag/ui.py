@@ -6,6 +6,7 @@ import html
 import logging
 import os
 import sys
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: we run offline
 
@@ -90,16 +91,31 @@ def build_demo(rag: RAG) -> gr.Blocks:
     return demo
 
 
-def serve(rag: RAG | None = None) -> None:
-    """Index the corpus if it is missing or stale, then serve the chat on host:port.
+def sync(rag: RAG) -> None:
+    """Bring the index in line with the corpus folder and print what changed; a failure
+    is printed too (the chat keeps serving the index as it is)."""
+    try:
+        print(rag.ingest(wait=600), file=sys.stderr)
+    except Exception:
+        log.exception("checking the index against %s failed", rag.settings.corpus_dir)
 
-    Another ingest running on the same index (the CLI, or a second app) is waited for.
-    Without RAG_AUTH on an address other than loopback, a warning says the chat is open.
+
+def serve(rag: RAG | None = None) -> None:
+    """Serve the chat on host:port, the index checked against the corpus folder.
+
+    An empty index is filled before serving. An existing one is served at once while the
+    folder is checked in the background (at 10,000 documents that check takes seconds),
+    and changes become answerable when it ends. Another ingest running on the same index
+    (the CLI, or a second app) is waited for. Without RAG_AUTH on an address other than
+    loopback, a warning says the chat is open.
     """
     rag = rag or RAG()
     s = rag.settings
     print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
-    print(rag.ingest(wait=600), file=sys.stderr)
+    if rag.count() == 0:
+        sync(rag)
+    else:
+        threading.Thread(target=sync, args=(rag,), name="index-sync", daemon=True).start()
     auth = s.credentials()
     if auth is None and s.host not in LOOPBACK:
         print(
