@@ -9,6 +9,9 @@ import sys
 import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: we run offline
+# Gradio asks matplotlib for its backend around every call; left to resolve it, matplotlib
+# imports pyplot during the first answer (about 0.6 s). A server draws nothing on screen.
+os.environ.setdefault("MPLBACKEND", "agg")
 
 import gradio as gr
 
