@@ -149,12 +149,16 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
 
     def ingest() -> None:
         nonlocal store
-        chunks = splitter.split_documents(docs)
-        ids = [hashlib.sha256(c.page_content.encode()).hexdigest() for c in chunks]
+        # Content ids, as a user wanting idempotent re-ingest writes them; a text that
+        # occurs twice (news archives repeat articles) is kept once, as Chroma requires.
+        chunks = {
+            hashlib.sha256(c.page_content.encode()).hexdigest(): c
+            for c in reversed(splitter.split_documents(docs))
+        }
         store = Chroma.from_documents(
-            chunks,
+            list(chunks.values()),
             embeddings,
-            ids=ids,
+            ids=list(chunks),
             collection_name="baseline",
             persist_directory=str(folder / "index"),
             collection_metadata={"hnsw:space": "cosine"},
@@ -222,21 +226,26 @@ def measure(pipeline: str, size: str, folder: Path, options: dict) -> dict:
 
 
 def measure_size(
-    size: str, pipelines: list[str], encode_sample: int | None, baseline_reingest: bool
-) -> dict:
-    """The pipelines at one size, each in its own process and folder; then the app's cold
-    start on the index rag built."""
+    size: str,
+    pipelines: list[str],
+    results: dict[str, dict],
+    save: Callable[[], None],
+    encode_sample: int | None,
+    baseline_reingest: bool,
+) -> None:
+    """The pipelines at one size, each in its own process and folder, into ``results``
+    (saved after each); then the app's cold start on the index rag built."""
     from answer_latency import app_cold_start
 
     options = {"encode": {"sample": encode_sample}, "langchain": {"reingest": baseline_reingest}}
-    results = {}
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
         for name in pipelines:
             folder = Path(tmp) / name
             folder.mkdir()
             results[name] = measure(name, size, folder, options.get(name, {}))
-        if "rag" not in results:
-            return results
+            save()
+        if "rag" not in pipelines:
+            return
         rag_folder = Path(tmp) / "rag"
         (rag_folder / "empty").mkdir(exist_ok=True)
         results["rag"]["cold_start_s"] = app_cold_start(
@@ -245,7 +254,7 @@ def measure_size(
             collection="bench",
             corpus_dir=str(rag_folder / "empty"),
         )
-    return results
+        save()
 
 
 def table(size: str, results: dict[str, dict]) -> str:
@@ -353,17 +362,26 @@ def main() -> None:
         return
     saved = RESULTS / "scale.json"
     all_results = json.loads(saved.read_text()) if saved.exists() else {}
-    pipelines = args.pipelines.split(",")
-    for size in sizes:
-        measured = measure_size(size, pipelines, args.encode_sample, args.baseline_reingest)
-        all_results.setdefault(size, {}).update(measured)  # other pipelines' runs stay
-        print(table(size, all_results[size]), end="\n\n", flush=True)
+
+    def save() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        ordered = sorted(
-            all_results.items(), key=lambda kv: next(iter(kv[1].values()))["documents"]
+        ordered = dict(
+            sorted(all_results.items(), key=lambda kv: next(iter(kv[1].values()))["documents"])
         )
-        saved.write_text(json.dumps(dict(ordered), indent=2))
-        plot(dict(ordered), RESULTS / "scale.png")
+        saved.write_text(json.dumps(ordered, indent=2))
+        plot(ordered, RESULTS / "scale.png")
+
+    for size in sizes:
+        results = all_results.setdefault(size, {})  # other pipelines' runs stay
+        measure_size(
+            size,
+            args.pipelines.split(","),
+            results,
+            save,
+            args.encode_sample,
+            args.baseline_reingest,
+        )
+        print(table(size, results), end="\n\n", flush=True)
     print(f"figures: {saved}, plot: {RESULTS / 'scale.png'}")
 
 
