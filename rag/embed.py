@@ -213,8 +213,8 @@ class SentenceEmbeddings(Embeddings):
     def __init__(self, path: str | None = None, batch_size: int = 32) -> None:
         self.path = path or default_model_path()
         self.batch_size = batch_size
-        # Retrieval and the answerer both embed the question: the second time is free.
-        self._query = lru_cache(maxsize=256)(lambda text: tuple(self.encode([text])[0].tolist()))
+        # Retrieval and then the answerer embed the same question: the second time is free.
+        self._query = lru_cache(maxsize=1)(lambda text: tuple(self.encode([text])[0].tolist()))
 
     @cached_property
     def model(self) -> SentenceTransformer:
