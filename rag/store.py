@@ -123,12 +123,15 @@ class Store:
         and are kept in its metadata, so answering needs no model call but the question's.
         """
         disable = None if progress is None else not progress  # None: only on a terminal
+        # Batches of similar length pad less: the model's cost follows the longest text.
+        chunks = sorted(chunks, key=lambda c: len(c.text))
+        use_torch = len(chunks) >= TORCH_FROM
         with tqdm(total=len(chunks), unit="chunk", desc="Indexing", disable=disable) as bar:
             for i in range(0, len(chunks), BATCH):
                 batch = chunks[i : i + BATCH]
                 texts = [c.text for c in batch]
                 vectors, sentences = self.embeddings.encode_with_spans(
-                    texts, [sentence_spans(t) for t in texts], torch=len(chunks) >= TORCH_FROM
+                    texts, [sentence_spans(t) for t in texts], torch=use_torch
                 )
                 metadatas = [
                     {**c.metadata, SENTENCE_VECTORS: "" if v is None else pack_vectors(v)}
