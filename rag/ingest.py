@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,9 @@ class Chunk:
     path: str = ""
     digest: str = ""
     """Of the whole document as split (see :meth:`Splitter.digest`)."""
+    of: int = 0
+    """How many chunks the document was split into: an index holding fewer of them (an
+    interrupted ingest) is incomplete even when every chunk it holds is current."""
 
     @property
     def metadata(self) -> dict[str, str | int]:
@@ -46,6 +49,7 @@ class Chunk:
             "end": self.end,
             "path": self.path,
             "digest": self.digest,
+            "of": self.of,
         }
 
 
@@ -118,7 +122,7 @@ class Splitter:
                 Chunk(chunk_id(source, start, piece), source, piece, start, end, path, digest)
             )
             cursor = start + 1
-        return chunks
+        return [replace(c, of=len(chunks)) for c in chunks]
 
 
 @dataclass(frozen=True)

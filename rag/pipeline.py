@@ -140,13 +140,8 @@ class RAG:
         to_add, to_relabel, to_delete = [], [], []
         for doc in docs:
             old = indexed.pop(doc.source, None) or IndexedSource()
-            if (
-                old.ids
-                and not old.outdated
-                and old.digests == {self.splitter.digest(doc.text)}
-                and old.path == doc.path
-            ):
-                report.unchanged.append(doc.source)  # known current: no need to split it
+            if old.holds(self.splitter.digest(doc.text), doc.path):
+                report.unchanged.append(doc.source)
                 continue
             chunks = self.splitter.split(doc.text, doc.source, doc.path)
             old_ids = old.ids - old.outdated  # outdated chunks are embedded again

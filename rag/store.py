@@ -43,6 +43,18 @@ class IndexedSource:
     """Chunks written by an older version, without sentence vectors: worth re-embedding."""
     digests: set[str] = field(default_factory=set)
     """Document digests the chunks were split from (one when the source is current)."""
+    sizes: set[int] = field(default_factory=set)
+    """How many chunks their documents were split into (see ``Chunk.of``)."""
+
+    def holds(self, digest: str, path: str) -> bool:
+        """Whether every chunk of the document with this digest and path is indexed, with
+        its sentence vectors, and nothing else of the source: no need to split it again."""
+        return (
+            not self.outdated
+            and self.digests == {digest}
+            and self.sizes == {len(self.ids)}
+            and self.path == path
+        )
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -98,6 +110,7 @@ class Store:
             entry.ids.add(chunk_id)
             entry.path = str(meta.get("path") or "")
             entry.digests.add(str(meta.get("digest", "")))
+            entry.sizes.add(int(meta.get("of", 0)))
             if SENTENCE_VECTORS not in meta:
                 entry.outdated.add(chunk_id)
         return dict(found)

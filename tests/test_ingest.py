@@ -303,3 +303,15 @@ def test_changing_the_chunk_size_splits_every_document_again(
     after = {c.id for c in resized.store.chunks()}
     assert report.updated == ["a.txt"]
     assert after == {c.id for c in resized.splitter.split(LONG_TEXT, "a.txt")} != before
+
+
+def test_a_document_missing_some_chunks_gets_them_back(make_rag: Callable[..., RAG]) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    rag.ingest()
+    ids = {c.id for c in rag.store.chunks()}
+    lost = sorted(ids)[0]
+    rag.store.delete([lost])  # as an ingest killed before its last batch leaves it
+    report = rag.ingest()
+    assert (report.updated, report.chunks_added) == (["a.txt"], 1)
+    assert {c.id for c in rag.store.chunks()} == ids
