@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,13 @@ class RAG:
         """
         if isinstance(sources, str | Path | Document):
             raise TypeError("ingest() takes a list of paths or Documents, not a single one")
+        with self.ingest_lock(wait):
+            return self._sync(sources, prune=prune, progress=progress)
+
+    @contextmanager
+    def ingest_lock(self, wait: float = 0) -> Iterator[None]:
+        """Hold the index's ingest lock (what :meth:`ingest` takes); wait up to ``wait``
+        seconds for another holder, then raise :class:`IndexBusy`."""
         lock = FileLock(self._lock_path())
         try:
             lock.acquire(timeout=wait)
@@ -103,7 +111,7 @@ class RAG:
                 "try again when it has finished"
             ) from None
         try:
-            return self._sync(sources, prune=prune, progress=progress)
+            yield
         finally:
             lock.release()
 
@@ -168,9 +176,10 @@ class RAG:
         return report
 
     def warm(self) -> None:
-        """Load the question encoder and the index now rather than on the first question
-        (the chat does this while its web framework loads)."""
-        self.retrieve("warm-up", k=1)
+        """Load the question encoder now rather than on the first question (the chat does
+        this while its web framework loads). The index is not opened: an embedded one that
+        another process is filling must be opened only after that ingest (its lock)."""
+        self.embeddings.embed_query("warm-up")
 
     def count(self) -> int:
         """Number of chunks in the index."""

@@ -115,7 +115,9 @@ def serve(rag: RAG | None = None) -> None:
     rag = rag or RAG()
     s = rag.settings
     print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
-    if rag.count() == 0:
+    with rag.ingest_lock(wait=600):  # opened after any ingest running elsewhere
+        empty = rag.count() == 0
+    if empty:
         sync(rag)
     else:
         threading.Thread(target=sync, args=(rag,), name="index-sync", daemon=True).start()

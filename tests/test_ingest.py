@@ -298,7 +298,7 @@ def test_changing_the_chunk_size_splits_every_document_again(
     (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
     rag.ingest()
     before = {c.id for c in rag.store.chunks()}
-    resized = make_rag(chunk_size=120, chunk_overlap=20)
+    resized = make_rag(chunk_size=120, chunk_overlap=20, collection=rag.settings.collection)
     report = resized.ingest()
     after = {c.id for c in resized.store.chunks()}
     assert report.updated == ["a.txt"]
