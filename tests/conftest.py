@@ -19,6 +19,13 @@ import pytest
 from rag import RAG
 from rag.formats import read_file
 
+LONG_TEXT = " ".join(
+    f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
+    f"it mentions item {i * 7} and ends here." + ("\n\n" if i % 3 == 0 else "")
+    for i in range(120)
+)
+"""A document of ~120 sentences: several chunks, paragraph breaks every third one."""
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 ARTICLE = "us-drafted-peace-framework.txt"
@@ -99,6 +106,15 @@ def make_rag(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RA
         return RAG(**(settings | overrides))
 
     return make
+
+
+@pytest.fixture
+def long_rag(make_rag: Callable[..., RAG]) -> RAG:
+    """A fresh RAG (embedded and server) with LONG_TEXT as ``a.txt``, ingested."""
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
+    rag.ingest()
+    return rag
 
 
 @contextmanager

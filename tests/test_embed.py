@@ -10,7 +10,7 @@ import pytest
 
 from rag import RAG
 from rag.embed import SentenceEmbeddings, _export_key, cache_dir, default_model_path, load_onnx
-from tests.test_ingest import LONG_TEXT
+from tests.conftest import LONG_TEXT
 
 TEXTS = ["Who drafted the plan?", "A", LONG_TEXT[:3000], "Kyiv would get guarantees in return."]
 

@@ -11,14 +11,8 @@ from rag import RAG
 from rag.formats import KEPT_CHANGING
 from rag.ingest import IngestReport, chunk_id, load
 from rag.pipeline import IndexBusy
-from tests.conftest import ARTICLE, CORPUS, source_text
+from tests.conftest import ARTICLE, CORPUS, LONG_TEXT, source_text
 from tests.test_formats import encrypt, make_pdf
-
-LONG_TEXT = " ".join(
-    f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
-    f"it mentions item {i * 7} and ends here." + ("\n\n" if i % 3 == 0 else "")
-    for i in range(120)
-)
 
 
 def test_chunks_are_exact_slices_of_the_source(default_rag: RAG) -> None:
@@ -292,11 +286,9 @@ def test_an_unchanged_document_is_not_split_again(
 
 
 def test_changing_the_chunk_size_splits_every_document_again(
-    make_rag: Callable[..., RAG],
+    long_rag: RAG, make_rag: Callable[..., RAG]
 ) -> None:
-    rag = make_rag()
-    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
-    rag.ingest()
+    rag = long_rag
     before = {c.id for c in rag.store.chunks()}
     resized = make_rag(chunk_size=120, chunk_overlap=20, collection=rag.settings.collection)
     report = resized.ingest()
@@ -305,10 +297,8 @@ def test_changing_the_chunk_size_splits_every_document_again(
     assert after == {c.id for c in resized.splitter.split(LONG_TEXT, "a.txt")} != before
 
 
-def test_a_document_missing_some_chunks_gets_them_back(make_rag: Callable[..., RAG]) -> None:
-    rag = make_rag()
-    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
-    rag.ingest()
+def test_a_document_missing_some_chunks_gets_them_back(long_rag: RAG) -> None:
+    rag = long_rag
     ids = {c.id for c in rag.store.chunks()}
     lost = sorted(ids)[0]
     rag.store.delete([lost])  # as an ingest killed before its last batch leaves it

@@ -1,7 +1,5 @@
 """Sentence vectors computed at ingest: what lets an answer need one model call only."""
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
@@ -9,7 +7,7 @@ from rag import RAG, Passage
 from rag.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
 from rag.sentences import sentence_spans
 from rag.store import SENTENCE_VECTORS
-from tests.test_ingest import LONG_TEXT
+from tests.conftest import LONG_TEXT
 
 TEXT = (
     "The committee approved the budget on Tuesday. Heavy rain flooded the valley roads. "
@@ -64,12 +62,8 @@ def test_both_ingest_paths_give_the_same_sentence_vectors(embeddings: SentenceEm
         assert np.abs(a - b).max() < 1e-5
 
 
-def test_ingest_stores_a_vector_per_sentence_of_every_chunk(
-    make_rag: Callable[..., RAG],
-) -> None:
-    rag = make_rag()
-    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
-    rag.ingest()
+def test_ingest_stores_a_vector_per_sentence_of_every_chunk(long_rag: RAG) -> None:
+    rag = long_rag
     packed = stored_vectors(rag)
     chunks = {c.id: c for c in rag.store.chunks()}
     assert packed.keys() == chunks.keys()
@@ -98,11 +92,9 @@ def test_passages_without_stored_vectors_are_encoded_when_answering(default_rag:
 
 
 def test_an_index_without_sentence_vectors_gets_them_on_the_next_ingest(
-    make_rag: Callable[..., RAG],
+    long_rag: RAG,
 ) -> None:
-    rag = make_rag()
-    (rag.settings.corpus_dir / "a.txt").write_text(LONG_TEXT)
-    rag.ingest()
+    rag = long_rag
     chunks = rag.store.chunks()
     # What an index written before sentence vectors existed holds: no such metadata key.
     rag.store.delete([c.id for c in chunks])
