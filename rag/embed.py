@@ -177,17 +177,19 @@ def load_onnx(path: str | None = None) -> OnnxEncoder | None:
     target = folder / "model.onnx"
     max_length = _max_length(path)
     try:
-        if not target.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            _export(path, target)
-            encoder = OnnxEncoder(target, path, max_length)
-            reference = load_model(path).encode(PROBE, normalize_embeddings=True)
-            if np.abs(encoder(PROBE) - reference).max() > ONNX_TOLERANCE:
-                target.unlink()
-                (folder / "mismatch").touch()
-        if (folder / "mismatch").exists():
+        if (folder / "mismatch").exists():  # checked and rejected once: not exported again
             return None
-        return OnnxEncoder(target, path, max_length)
+        if target.exists():
+            return OnnxEncoder(target, path, max_length)
+        folder.mkdir(parents=True, exist_ok=True)
+        _export(path, target)
+        encoder = OnnxEncoder(target, path, max_length)
+        reference = load_model(path).encode(PROBE, normalize_embeddings=True)
+        if np.abs(encoder(PROBE) - reference).max() > ONNX_TOLERANCE:
+            target.unlink()
+            (folder / "mismatch").touch()
+            return None
+        return encoder
     except Exception:  # no export is a slower start, never a failure
         log.warning("no ONNX export of %s; answering through torch", path, exc_info=True)
         return None
@@ -331,5 +333,4 @@ def unpack_vectors(text: str) -> np.ndarray:
     rows = len(raw) // (2 + int(dim))
     scales = np.frombuffer(raw[: 2 * rows], dtype=np.float16).astype(np.float32)
     quantized = np.frombuffer(raw[2 * rows :], dtype=np.int8).reshape(rows, int(dim))
-    vectors = quantized * scales[:, None]
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return _unit(quantized * scales[:, None])
