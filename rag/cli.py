@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
         print(rag.answer(args.question))
         return 0
     warming = threading.Thread(target=rag.warm)
-    warming.start()  # the model and the index load while the web framework is imported
+    warming.start()  # the question encoder loads while the web framework is imported
     from rag.ui import serve
 
     warming.join()

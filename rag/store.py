@@ -30,7 +30,7 @@ TORCH_FROM = 2000
 export repays its ~11 s import beyond about 1,400 chunks (measured on 2 cores)."""
 
 PAGE = 5000
-"""Chunks read per request when listing the whole index, to bound memory."""
+"""Chunks read, relabelled or deleted per request over the whole index, to bound memory."""
 
 
 @dataclass
@@ -168,8 +168,8 @@ class Store:
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), 5000):
-            self.vectors.delete(ids=ids[i : i + 5000])
+        for i in range(0, len(ids), PAGE):
+            self.vectors.delete(ids=ids[i : i + PAGE])
 
     def search(self, query: str, k: int) -> list[tuple[Document, float]]:
         """The ``k`` nearest chunks with their cosine similarity (higher is closer)."""

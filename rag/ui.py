@@ -94,9 +94,9 @@ def build_demo(rag: RAG) -> gr.Blocks:
     return demo
 
 
-def sync(rag: RAG) -> None:
+def sync_in_background(rag: RAG) -> None:
     """Bring the index in line with the corpus folder and print what changed; a failure
-    is printed too (the chat keeps serving the index as it is)."""
+    is logged (the chat keeps serving the index as it is)."""
     try:
         print(rag.ingest(wait=600), file=sys.stderr)
     except Exception:
@@ -117,10 +117,12 @@ def serve(rag: RAG | None = None) -> None:
     print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
     with rag.ingest_lock(wait=600):  # opened after any ingest running elsewhere
         empty = rag.count() == 0
-    if empty:
-        sync(rag)
+    if empty:  # nothing to serve yet: index first, and a failure stops the start
+        print(rag.ingest(wait=600), file=sys.stderr)
     else:
-        threading.Thread(target=sync, args=(rag,), name="index-sync", daemon=True).start()
+        threading.Thread(
+            target=sync_in_background, args=(rag,), name="index-sync", daemon=True
+        ).start()
     auth = s.credentials()
     if auth is None and s.host not in LOOPBACK:
         print(
