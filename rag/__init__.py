@@ -7,6 +7,7 @@
 """
 
 import os
+from collections.abc import Iterable
 
 # Nothing may reach a model hub at run time: set before any Hugging Face import.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,6 +17,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from rag.answer import Answer
 from rag.cite import Citation
 from rag.config import Settings
+from rag.conversation import Turn
 from rag.pipeline import RAG, IndexBusy
 from rag.retrieve import Passage
 
@@ -44,6 +46,7 @@ def default_rag() -> RAG:
     return _default
 
 
-def answer(question: str) -> Answer:
-    """Answer ``question`` from the default corpus with default settings (``RAG_*``)."""
-    return default_rag().answer(question)
+def answer(question: str, history: Iterable[Turn] | None = None) -> Answer:
+    """Answer ``question`` from the default corpus with default settings (``RAG_*``);
+    ``history`` makes it a follow-up (see :meth:`RAG.answer`)."""
+    return default_rag().answer(question, history=history)

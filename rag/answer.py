@@ -25,6 +25,14 @@ TOO_LONG_TEXT = (
     "RAG_MAX_QUESTION_CHARS). Please ask a shorter question."
 )
 
+CONTEXT_WEIGHT = 0.1
+"""Weight of a follow-up's earlier questions in the vector its sentences are scored by:
+enough to put first, of two documents' sentences that answer "what does it lend?" about
+equally, the one the conversation is about; little enough not to crowd out what the
+follow-up asks (at 0.25, "and what did Russia say about it?" on the default corpus lost
+its one sentence on the Russian response to sentences the first answer was made of).
+"""
+
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
 """Control characters and invisible formatting marks (zero-width, bidi overrides)."""
 
@@ -60,6 +68,9 @@ class Answer:
     abstained: bool = False
     passages: list[Passage] = field(default_factory=list)
     score: float | None = None
+    rewritten: str | None = None
+    """The question as rewritten from the conversation to retrieve with (a follow-up
+    such as "and what did Europe think of it?"); None when it was asked on its own."""
 
     def __str__(self) -> str:
         if not self.citations:
@@ -68,9 +79,13 @@ class Answer:
 
 
 class Answerer(Protocol):
-    """Turns a question and its retrieved passages into a cited :class:`Answer`."""
+    """Turns a question and its retrieved passages into a cited :class:`Answer`.
 
-    def __call__(self, question: str, passages: list[Passage]) -> Answer: ...
+    ``context`` is given for a follow-up only: the earlier questions it continues
+    ("What does the plan ask of Ukraine?" for "what did Europe think of it?").
+    """
+
+    def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -132,13 +147,11 @@ class ExtractiveAnswerer:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
-    def __call__(self, question: str, passages: list[Passage]) -> Answer:
+    def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
         sentences = passage_sentences(passages)
         if not sentences:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
-        scores = self._sentence_vectors(sentences) @ np.asarray(
-            self.embeddings.embed_query(question)
-        )
+        scores = self._sentence_vectors(sentences) @ self._query_vector(question, context)
         best = float(scores.max())
         if best < self.min_score:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=best)
@@ -153,6 +166,15 @@ class ExtractiveAnswerer:
         ]
         text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
         return Answer(question, text, citations, abstained=False, passages=passages, score=best)
+
+    def _query_vector(self, question: str, context: str) -> np.ndarray:
+        """The question's vector; for a follow-up, nudged towards the earlier questions
+        by :data:`CONTEXT_WEIGHT`."""
+        vector = np.asarray(self.embeddings.embed_query(question))
+        if not context:
+            return vector
+        vector = vector + CONTEXT_WEIGHT * np.asarray(self.embeddings.embed_query(context))
+        return vector / np.linalg.norm(vector)
 
     def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Each sentence's vector: the one stored at ingest, else encoded now (once per

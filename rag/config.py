@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         None,
         description="Login for the web chat: `user:password`, or the path of a file of such lines.",
     )
+    uploads: bool = Field(
+        True, description="Let the web chat's users add documents to the corpus folder."
+    )
+    feedback_file: Path = Field(
+        PROJECT_ROOT / ".rag" / "feedback.jsonl",
+        description="Where the web chat appends thumbs up/down on answers (JSON lines).",
+    )
 
     def credentials(self) -> list[tuple[str, str]] | None:
         """The web chat's logins from ``auth``; None when the chat is open to all.

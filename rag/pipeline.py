@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,9 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, refusal
 from rag.config import Settings
+from rag.conversation import Turn, earlier_questions, focus, follows, standalone
 from rag.embed import SentenceEmbeddings
+from rag.formats import UnreadableFile, read_file
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import Passage, PassageRetriever
 from rag.store import IndexedSource, Store, open_client
@@ -142,7 +146,7 @@ class RAG:
             [self.settings.corpus_dir] if sources is None else sources,
             self.settings.corpus_dir,
             report,
-            max_bytes=int(self.settings.max_file_mb * 2**20),
+            max_bytes=self._max_bytes(),
         )
         indexed = self.store.sources()
         to_add, to_relabel, to_delete = [], [], []
@@ -175,6 +179,44 @@ class RAG:
         report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
         return report
 
+    def add_files(
+        self, paths: Iterable[str | Path], *, progress: bool | None = None, wait: float = 600
+    ) -> IngestReport:
+        """Copy files into the corpus folder and index them (the chat's upload).
+
+        Each file passes the checks of :meth:`ingest` (type, size, readable, not empty)
+        before it is copied; one that fails is reported in ``skipped`` with the reason
+        and not copied, and so is one whose name a different file already has in the
+        folder (nothing there is overwritten). A file identical to the one in the folder
+        is accepted and left unchanged.
+        """
+        folder = self.settings.corpus_dir
+        checks = IngestReport()
+        accepted: list[tuple[Path, Path]] = []
+        for path in map(Path, paths):
+            target = folder / path.name
+            before = len(checks.skipped)
+            load([path], folder, checks, max_bytes=self._max_bytes())
+            if len(checks.skipped) > before:
+                checks.skipped[-1] = (path.name, checks.skipped[-1][1])
+            elif target.exists() and target.read_bytes() != path.read_bytes():
+                reason = "a different file of this name is in the corpus folder; rename one"
+                checks.skipped.append((path.name, reason))
+            else:
+                accepted.append((path, target))
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, target in accepted:
+            if not target.exists():
+                shutil.copyfile(path, target)
+        if not accepted:
+            return checks
+        report = self.ingest([target for _, target in accepted], progress=progress, wait=wait)
+        report.skipped[:0] = checks.skipped
+        return report
+
+    def _max_bytes(self) -> int:
+        return int(self.settings.max_file_mb * 2**20)
+
     def warm(self) -> None:
         """Load the question encoder now rather than on the first question (the chat does
         this while its web framework loads). The index is not opened: an embedded one that
@@ -192,26 +234,86 @@ class RAG:
         """The ``k`` passages nearest to ``question``, best first."""
         return [Passage.from_document(d) for d in self.retriever(k).invoke(question)]
 
-    def chain(self) -> Runnable[str, Answer]:
+    def chain(self) -> Runnable[str | dict[str, Any], Answer]:
         """A LangChain Runnable: question -> retrieved passages -> cited :class:`Answer`.
 
-        The question is cleaned first (control characters and invisible marks removed);
-        an empty or over-long one gets an abstaining Answer that says why, with no
-        retrieval. Retrieval runs as a child of this run, so callbacks see both.
+        The input is a question, or ``{"question": ..., "history": [...]}`` for a
+        follow-up (history as in :meth:`answer`). The question is cleaned first (control
+        characters and invisible marks removed); an empty or over-long one gets an
+        abstaining Answer that says why, with no retrieval. Retrieval runs as a child of
+        this run, so callbacks see both.
         """
         retrieve = self.retriever() | RunnableLambda(
             lambda docs: [Passage.from_document(d) for d in docs]
         )
 
-        def run(question: str, config: RunnableConfig) -> Answer:
-            cleaned = clean_question(question)
+        def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
+            if isinstance(inputs, str):
+                inputs = {"question": inputs}
+            cleaned = clean_question(inputs["question"])
             why_not = refusal(cleaned, self.settings.max_question_chars)
             if why_not is not None:
-                return Answer(question, why_not, abstained=True)
-            return self.answerer(cleaned, retrieve.invoke(cleaned, config))
+                return Answer(cleaned, why_not, abstained=True)
+            earlier = [clean_question(q) for q in earlier_questions(inputs.get("history"))]
+            thread = follows(cleaned, earlier)
+            if not thread:
+                return self.answerer(cleaned, retrieve.invoke(cleaned, config))
+            # Passages for the conversation; sentences for what is asked now, in context.
+            search = standalone(cleaned, thread)
+            passages = retrieve.invoke(search, config)
+            found = self.answerer(focus(cleaned), passages, context="; ".join(thread))
+            return replace(found, question=cleaned, rewritten=search)
 
         return RunnableLambda(run).with_config(run_name="rag")
 
-    def answer(self, question: str) -> Answer:
-        """Answer ``question`` from the index, citing exact quotes, or abstain."""
-        return self.chain().invoke(question)
+    def answer(self, question: str, history: Iterable[Turn] | None = None) -> Answer:
+        """Answer ``question`` from the index, citing exact quotes, or abstain.
+
+        ``history`` is the conversation so far, oldest first: earlier questions (str),
+        earlier :class:`Answer` objects, or chat messages (``{"role": "user", "content":
+        ...}``; only the user's count). A follow-up ("and what did Europe think of it?")
+        is then rewritten into a standalone question, returned as ``Answer.rewritten``.
+
+        Example:
+            >>> first = rag.answer("What does the plan ask of Ukraine?")  # doctest: +SKIP
+            >>> rag.answer("And what did Europe think of it?", history=[first]).rewritten
+            'what did Europe think of it? (following: What does the plan ask of Ukraine?)'
+        """
+        return self.chain().invoke(self._inputs(question, history))
+
+    def stream(self, question: str, history: Iterable[Turn] | None = None) -> Iterator[Answer]:
+        """Like :meth:`answer`, as the answer grows: each item is the answer so far, the
+        last one complete. An answerer that cannot stream (the extractive one) gives one."""
+        yield from self.chain().stream(self._inputs(question, history))
+
+    @staticmethod
+    def _inputs(question: str, history: Iterable[Turn] | None) -> dict[str, Any]:
+        return {"question": question, "history": list(history or ())}
+
+    def documents(self) -> dict[str, int]:
+        """Every indexed document with its number of chunks, by name."""
+        return {source: len(entry.ids) for source, entry in sorted(self.store.sources().items())}
+
+    def document_text(self, source: str) -> str:
+        """The text of an indexed document, as its citations' offsets count it.
+
+        Read from its file when that is still on this machine and unchanged (every chunk
+        found at its offsets); else rebuilt from the chunks (an index on a Chroma server
+        may have been filled elsewhere), where whitespace the splitter dropped between
+        two chunks, often a line break, comes back as spaces.
+        Raises KeyError for a document not in the index.
+        """
+        chunks = sorted(self.store.chunks(source), key=lambda c: c.start)
+        if not chunks:
+            raise KeyError(f"{source!r} is not in the index")
+        try:
+            text = read_file(Path(chunks[0].path), self._max_bytes()).text
+        except (UnreadableFile, OSError):  # gone, changed type, or "" (not a file)
+            text = ""
+        if all(text[c.start : c.end] == c.text for c in chunks):
+            return text
+        text = ""
+        for chunk in chunks:
+            if chunk.end > len(text):  # else it lies inside what is already there
+                text = text.ljust(chunk.start) + chunk.text[max(0, len(text) - chunk.start) :]
+        return text

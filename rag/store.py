@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -115,19 +116,26 @@ class Store:
                 entry.outdated.add(chunk_id)
         return dict(found)
 
-    def chunks(self) -> list[Chunk]:
-        """Every chunk in the index, with its text and offsets."""
+    def chunks(self, source: str | None = None) -> list[Chunk]:
+        """Every chunk in the index (or of one source), with its text and offsets."""
         return [
             Chunk(i, str(m["source"]), text, int(m["start"]), int(m["end"]), str(m.get("path", "")))
-            for i, text, m in self._read(["documents", "metadatas"])
+            for i, text, m in self._read(["documents", "metadatas"], source)
         ]
 
-    def _read(self, include: list) -> Iterator[tuple[str, str | None, dict]]:
-        """``(id, document, metadata)`` of every chunk, a page at a time."""
-        for offset in range(0, self.count(), PAGE):
-            got = self.vectors._collection.get(include=include, limit=PAGE, offset=offset)
+    def _read(
+        self, include: list, source: str | None = None
+    ) -> Iterator[tuple[str, str | None, dict]]:
+        """``(id, document, metadata)`` of every chunk (or of one source), a page at a time."""
+        where = None if source is None else {"source": source}
+        for offset in itertools.count(0, PAGE):
+            got = self.vectors._collection.get(
+                where=where, include=include, limit=PAGE, offset=offset
+            )
             documents = got["documents"] or [None] * len(got["ids"])
             yield from zip(got["ids"], documents, got["metadatas"], strict=True)
+            if len(got["ids"]) < PAGE:
+                return
 
     def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:
         """Embed and upsert chunks in batches, with a progress bar on a terminal.

@@ -1,4 +1,10 @@
-"""The web chat: a Gradio ChatInterface over :meth:`RAG.answer`, and ``/chat`` for programs."""
+"""The web chat: Gradio Blocks over :meth:`RAG.stream`, and ``/chat`` for programs.
+
+The page has a Chat tab (answers with their sources in context, a panel that opens the
+whole cited document with the quotes highlighted, thumbs up/down, copy) and a Documents
+tab (what is indexed, upload, re-index). Every piece of document text reaches the page
+escaped: a document holding ``<script>`` shows it as text.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: we run offline
 # Gradio asks matplotlib for its backend around every call; left to resolve it, matplotlib
@@ -16,6 +25,11 @@ os.environ.setdefault("MPLBACKEND", "agg")
 import gradio as gr
 
 from rag.answer import Answer
+from rag.cite import Citation
+from rag.config import Settings
+from rag.conversation import earlier_questions
+from rag.feedback import feedback_record, save_feedback
+from rag.formats import READERS
 from rag.pipeline import RAG
 
 log = logging.getLogger(__name__)
@@ -26,72 +40,364 @@ ERROR_TEXT = (
     "Sorry, something went wrong while answering ({kind}). The error was logged on the "
     "server; please try again or rephrase the question."
 )
-
 EXAMPLES = [
     "What would Ukraine receive in exchange for ceding territory?",
     "Was Ukraine involved in preparing the framework?",
     "How did European diplomats describe the proposal?",
 ]
+REWRITTEN_TITLE = "Follow-up: searched for"
+REWRITTEN_WHY = (
+    "This question leans on the conversation, so the passages were searched for with the "
+    "earlier questions it follows; the sentences were chosen for the question itself."
+)
+CONTEXT_CHARS = 240
+"""Characters of the passage shown on each side of a quote in the Sources block."""
+VIEW_CHARS = 100_000
+"""Longest stretch of a document the viewer shows at once (around the chosen quote)."""
+VIEWER_HINT = (
+    "<p class='rag-hint'>Cited documents open here, their quotes highlighted: pick a "
+    "source above, or click an answer to see its sources.</p>"
+)
+
+CSS = """
+.rag-source { margin: 0.4em 0 0.8em; }
+.rag-source-name { font-weight: 600; }
+.rag-context { white-space: pre-wrap; margin-top: 0.2em; }
+.rag-document { white-space: pre-wrap; max-height: 70vh; overflow-y: auto; line-height: 1.5; }
+.rag-document mark, .rag-context mark { padding: 0 0.1em; }
+.rag-document mark.rag-focus { outline: 2px solid #f59e0b; }
+.rag-marker { font-size: 0.75em; vertical-align: super; font-weight: 600; }
+"""
+
+COPY_JS = """
+(text) => {
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {  // plain http on a LAN address: no Clipboard API
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+}
+"""
+TRACK_TQDM = gr.Progress(track_tqdm=True)
+"""Indexing's progress bar, shown on the page (Gradio shares a default like this anyway)."""
+SCROLL_JS = "() => document.querySelector('.rag-focus')?.scrollIntoView({block: 'center'})"
+
+
+# --- what /chat returns: plain text, for programs ---
 
 
 def reply_messages(answer: Answer) -> list[dict]:
-    """The answer, then its numbered sources with quotes in a collapsible block, as text."""
-    messages: list[dict] = [{"role": "assistant", "content": answer.text}]
+    """The answer, then its numbered sources with quotes in a collapsible block, as text.
+
+    A follow-up that was rewritten from the conversation is preceded by the question
+    as searched for, titled :data:`REWRITTEN_TITLE`.
+    """
+    messages: list[dict] = []
+    if answer.rewritten:
+        messages.append(_titled(answer.rewritten, REWRITTEN_TITLE))
+    messages.append({"role": "assistant", "content": answer.text})
     if answer.citations:
         sources = "\n\n".join(
             f"{c.marker} {c.source} (characters {c.start}-{c.end}): “{c.quote}”"
             for c in answer.citations
         )
-        messages.append({"role": "assistant", "content": sources, "metadata": {"title": "Sources"}})
+        messages.append(_titled(sources, "Sources"))
     return messages
 
 
-def as_display(messages: list[dict]) -> list[dict]:
-    """Messages escaped for the page.
+def _titled(content: str, title: str) -> dict:
+    return {"role": "assistant", "content": content, "metadata": {"title": title}}
+
+
+# --- what the page shows: escaped text and our own few tags ---
+
+
+def page_messages(answer: Answer) -> list[dict]:
+    """:func:`reply_messages` for the page: text escaped, and each source shown in its
+    passage with the quote highlighted.
 
     Gradio's Chatbot inserts message text as (sanitized) HTML even with Markdown off, so
     a document holding ``<img>`` or ``<b>`` would become markup and whatever the
     sanitizer strips would vanish from the quote. Escaped, every character shows as text.
     """
-    return [{**m, "content": html.escape(m["content"], quote=False)} for m in messages]
+    messages: list[dict] = []
+    if answer.rewritten:
+        title = f"{REWRITTEN_TITLE}: {_escape(answer.rewritten)}"
+        messages.append(_titled(REWRITTEN_WHY, title))
+    messages.append({"role": "assistant", "content": _escape(answer.text)})
+    if answer.citations:
+        messages.append(
+            _titled("".join(_source_html(answer, c) for c in answer.citations), "Sources")
+        )
+    return messages
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _source_html(answer: Answer, citation: Citation) -> str:
+    before, after = citation_context(answer, citation)
+    return (
+        f"<div class='rag-source'><span class='rag-source-name'>{citation.marker} "
+        f"{_escape(citation.source)} (characters {citation.start}-{citation.end})</span>"
+        f"<div class='rag-context'>{_escape(before)}<mark>{_escape(citation.quote)}</mark>"
+        f"{_escape(after)}</div></div>"
+    )
+
+
+def citation_context(answer: Answer, citation: Citation) -> tuple[str, str]:
+    """Text of the cited passage before and after the quote, at most
+    :data:`CONTEXT_CHARS` each, cut at a word with "…" where shortened."""
+    passage = next((p for p in answer.passages if p.id == citation.passage_id), None)
+    if passage is None:
+        return "", ""
+    before = passage.text[: citation.start - passage.start]
+    after = passage.text[citation.end - passage.start :]
+    if len(before) > CONTEXT_CHARS:
+        before = "…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    if len(after) > CONTEXT_CHARS:
+        after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…"
+    return before, after
+
+
+def document_html(text: str, citations: list[Citation], focus: int | None = None) -> str:
+    """A whole document, escaped, with the quotes of ``citations`` highlighted and their
+    markers after them; the one numbered ``focus`` is scrolled to. A document longer
+    than :data:`VIEW_CHARS` is shown around that quote."""
+    quotes = sorted(citations, key=lambda c: c.start)
+    focused = next((c for c in quotes if c.number == focus), quotes[0] if quotes else None)
+    lo, hi = 0, len(text)
+    if hi > VIEW_CHARS:
+        middle = focused.start if focused else 0
+        lo = max(0, min(middle - VIEW_CHARS // 2, hi - VIEW_CHARS))
+        hi = lo + VIEW_CHARS
+    parts = (
+        [f"<p class='rag-hint'>characters {lo:,}-{hi:,} of {len(text):,}</p>"]
+        if lo or hi < len(text)
+        else []
+    )
+    parts.append("<div class='rag-document'>")
+    cursor = lo
+    for c in quotes:
+        if c.start < cursor or c.end > hi:
+            continue
+        css = "rag-focus" if c is focused else ""
+        parts += [
+            _escape(text[cursor : c.start]),
+            f"<mark class='{css}'>{_escape(text[c.start : c.end])}</mark>",
+            f"<span class='rag-marker'>{c.marker}</span>",
+        ]
+        cursor = c.end
+    parts += [_escape(text[cursor:hi]), "</div>"]
+    return "".join(parts)
+
+
+def copy_text(answer: Answer | None) -> str:
+    """What "Copy answer with sources" puts on the clipboard."""
+    return "" if answer is None else str(answer)
+
+
+# --- the app ---
 
 
 def build_demo(rag: RAG) -> gr.Blocks:
     """The chat app for ``rag``.
 
-    Programs call ``/chat`` (``message`` -> list of messages) and get the text as it is;
-    the page shows the same messages escaped, so document text never acts as markup.
+    Programs call ``/chat`` (``message``, optional ``history`` of earlier questions ->
+    list of messages) and get the text as it is; the page shows the same answers
+    escaped, so document text never acts as markup.
     """
+    s = rag.settings
 
-    def chat(message: str) -> list[dict]:
-        """Answer one question: the answer message, then a Sources message if it cites."""
+    def chat(message: str, history: list[str] | None = None) -> list[dict]:
+        """Answer one question (a follow-up of ``history``, the earlier questions): the
+        answer message, then a Sources message if it cites."""
         try:
-            return reply_messages(rag.answer(str(message or "")))
+            return reply_messages(rag.answer(str(message or ""), history=history or []))
         except Exception as err:  # the chat must answer something, never show a traceback
-            log.exception("answering %r failed", str(message)[:200])
-            return [{"role": "assistant", "content": ERROR_TEXT.format(kind=type(err).__name__)}]
+            return [_failure(message, err)]
 
-    def page_chat(message: str, history: list[dict]) -> list[dict]:
-        return as_display(chat(message))
+    def respond(
+        message: str, history: list[dict], answers: dict[int, Answer]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Show the question, then the answer as it grows; remember it for the panel."""
+        question = str(message or "")
+        earlier = earlier_questions(history)
+        shown = [*history, {"role": "user", "content": _escape(question)}]
+        yield shown, "", answers, *_panel_unchanged()
+        answer = None
+        try:
+            for answer in rag.stream(question, history=earlier):
+                yield [*shown, *page_messages(answer)], "", answers, *_panel_unchanged()
+        except Exception as err:
+            yield [*shown, _failure(question, err)], "", answers, *_panel_unchanged()
+            return
+        if answer is None:
+            return
+        slim = replace(answer, passages=[])  # the passages stay out of per-session state
+        answers = {**answers, **dict.fromkeys(range(len(shown), len(shown) + 3), slim)}
+        yield [*shown, *page_messages(answer)], "", answers, *panel(slim)
 
-    with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
-        gr.ChatInterface(
-            page_chat,
-            chatbot=gr.Chatbot(render_markdown=False, label="Answers with sources", scale=1),
-            api_visibility="private",
-            title="Ask the documents",
-            description=(
-                f"Answers come only from the {rag.count()} indexed passages of "
-                f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. "
-                "When the sources don't say, the answer says so."
-            ),
-            examples=EXAMPLES,
-            run_examples_on_click=True,
-            flagging_mode="never",
-            fill_height=True,
+    def panel(answer: Answer | None, focus: int | None = None) -> tuple[Any, ...]:
+        """The source panel for ``answer``: its sources to pick from, the document of the
+        chosen one (default: the first) with the answer's quotes in it highlighted, and
+        the text the copy button copies."""
+        if answer is None or not answer.citations:
+            return gr.update(choices=[], value=None), VIEWER_HINT, answer, copy_text(answer)
+        chosen = next((c for c in answer.citations if c.number == focus), answer.citations[0])
+        choices = [(f"{c.marker} {c.source}", c.number) for c in answer.citations]
+        try:
+            text = rag.document_text(chosen.source)
+        except KeyError:
+            view = f"<p class='rag-hint'>{_escape(chosen.source)} is no longer indexed.</p>"
+        else:
+            same_doc = [c for c in answer.citations if c.source == chosen.source]
+            view = document_html(text, same_doc, chosen.number)
+        return gr.update(choices=choices, value=chosen.number), view, answer, copy_text(answer)
+
+    def _panel_unchanged() -> tuple[Any, ...]:
+        return gr.update(), gr.update(), gr.update(), gr.update()
+
+    def select_answer(answers: dict[int, Answer], event: gr.SelectData) -> tuple[Any, ...]:
+        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        answer = answers.get(index)
+        return panel(answer) if answer else _panel_unchanged()
+
+    def pick_source(number: int | None, answer: Answer | None) -> tuple[Any, ...]:
+        return panel(answer, number) if answer and number else _panel_unchanged()
+
+    def rate(history: list[dict], answers: dict[int, Answer], event: gr.LikeData) -> None:
+        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        answer = answers.get(index)
+        if answer is None or not isinstance(event.liked, bool):
+            return
+        earlier = earlier_questions(history[:index])[:-1]  # the rated question is last
+        save_feedback(s.feedback_file, feedback_record(answer, event.liked, earlier))
+        gr.Info(
+            "Thanks: your rating was saved." if event.liked else "Thanks: saved, to be looked into."
         )
+
+    def documents_table() -> list[list[Any]]:
+        return [[name, chunks] for name, chunks in rag.documents().items()]
+
+    def upload(files: list[str] | None, progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        if not files:
+            return gr.update(), gr.update(), gr.update(value=None)
+        report = rag.add_files(files, progress=True)
+        return _report_markdown(report), documents_table(), gr.update(value=None)
+
+    def reindex(progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        report = rag.ingest(progress=True, wait=600)
+        return _report_markdown(report), documents_table()
+
+    def open_document(source: str | None) -> str:
+        if not source:
+            return ""
+        try:
+            return document_html(rag.document_text(source), [])
+        except KeyError:
+            return f"<p class='rag-hint'>{_escape(source)} is not indexed.</p>"
+
+    def intro() -> str:
+        count = rag.count()
+        if not count:
+            return (
+                "## Ask the documents\nNo documents are indexed yet: add some in the Documents tab."
+            )
+        return (
+            f"## Ask the documents\nAnswers come only from the {count:,} indexed passages of "
+            f"{s.corpus_dir.name}/, each sentence cited with an exact quote. When the sources "
+            "don't say, the answer says so. Ask follow-up questions: the conversation is taken "
+            "into account."
+        )
+
+    count = rag.count()
+    with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
+        gr.Markdown(intro)  # read again at every page load
+        answers = gr.State({})
+        shown_answer = gr.State(None)
+        with gr.Tab("Chat"), gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    render_markdown=False,
+                    label="Answers with sources",
+                    height="65vh",
+                    buttons=[],
+                    placeholder="Ask a question about the documents, or pick an example.",
+                    examples=[{"text": q} for q in EXAMPLES] if count else None,
+                )
+                box = gr.Textbox(
+                    placeholder="Ask a question about the documents",
+                    show_label=False,
+                    submit_btn="Ask",
+                    autofocus=True,
+                )
+            with gr.Column(scale=2, min_width=320):
+                source_pick = gr.Dropdown(
+                    label="Sources of the answer", choices=[], interactive=True
+                )
+                viewer = gr.HTML(VIEWER_HINT, label="Document")
+                plain = gr.Textbox(visible=False)
+                copy = gr.Button("Copy answer with sources", size="sm")
+        with gr.Tab("Documents"):
+            docs = gr.Dataframe(
+                value=documents_table,
+                headers=["Document", "Chunks"],
+                interactive=False,
+                label="Indexed documents",
+            )
+            status = gr.Markdown()
+            with gr.Row():
+                files = gr.File(
+                    label="Add documents (" + ", ".join(READERS) + ")",
+                    file_count="multiple",
+                    visible=s.uploads,
+                )
+                rebuild = gr.Button("Re-index the corpus folder", size="sm")
+            doc_pick = gr.Dropdown(
+                label="Open a document", choices=list(rag.documents()), value=None, interactive=True
+            )
+            doc_view = gr.HTML()
+
+        panel_outputs = [source_pick, viewer, shown_answer, plain]
+        ask = box.submit(respond, [box, chatbot, answers], [chatbot, box, answers, *panel_outputs])
+        ask.then(None, js=SCROLL_JS)
+        example = chatbot.example_select(example_text, None, box).then(
+            respond, [box, chatbot, answers], [chatbot, box, answers, *panel_outputs]
+        )
+        example.then(None, js=SCROLL_JS)
+        chatbot.select(select_answer, answers, panel_outputs).then(None, js=SCROLL_JS)
+        source_pick.input(pick_source, [source_pick, shown_answer], panel_outputs).then(
+            None, js=SCROLL_JS
+        )
+        chatbot.like(rate, [chatbot, answers], None)
+        copy.click(None, plain, None, js=COPY_JS)
+        files.upload(upload, files, [status, docs, files])
+        rebuild.click(reindex, None, [status, docs])
+        doc_pick.change(open_document, doc_pick, doc_view)
+        docs.change(lambda: gr.update(choices=list(rag.documents())), None, doc_pick)
         gr.api(chat, api_name="chat")
     return demo
+
+
+def example_text(event: gr.SelectData) -> str:
+    """The example question clicked on the empty chat."""
+    return event.value["text"]
+
+
+def _report_markdown(report: Any) -> str:
+    return "```\n" + str(report) + "\n```"
+
+
+def _failure(question: Any, err: Exception) -> dict:
+    log.exception("answering %r failed", str(question)[:200], exc_info=err)
+    return {"role": "assistant", "content": ERROR_TEXT.format(kind=type(err).__name__)}
 
 
 def sync_in_background(rag: RAG) -> None:
@@ -130,11 +436,17 @@ def serve(rag: RAG | None = None) -> None:
             "this machine can query the documents. Set RAG_AUTH=user:password to require one.",
             file=sys.stderr,
         )
-    build_demo(rag).launch(
-        server_name=s.host,
-        server_port=s.port,
-        auth=auth,
+    launch(build_demo(rag), s, server_name=s.host, server_port=s.port, auth=auth)
+
+
+def launch(demo: gr.Blocks, settings: Settings, **options: Any) -> None:
+    """Start ``demo`` with the page's style and the server's limits; ``options`` go to
+    :meth:`gradio.Blocks.launch` (address, login, ``prevent_thread_lock`` in tests)."""
+    demo.launch(
+        css=CSS,
+        max_file_size=int(settings.max_file_mb * 2**20),
         # Gradio keeps a copy of the page config per browser session (10,000 sessions by
         # default; about 40 KiB each, measured with tracemalloc); this bounds that memory.
         state_session_capacity=SESSIONS_KEPT,
+        **options,
     )

@@ -13,11 +13,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rag import RAG
 from rag.formats import read_file
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 LONG_TEXT = " ".join(
     f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
@@ -27,6 +31,19 @@ LONG_TEXT = " ".join(
 """A document of ~120 sentences: several chunks, paragraph breaks every third one."""
 
 REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "tests" / "screenshots"
+"""Where browser tests save pictures of the states they check (not committed)."""
+CHROMIUM = "/usr/bin/chromium"
+# Without the networking flags Chromium keeps trying to reach Google, refused on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CORPUS = REPO / "corpus"
 ARTICLE = "us-drafted-peace-framework.txt"
 
@@ -121,15 +138,38 @@ def long_rag(make_rag: Callable[..., RAG]) -> RAG:
 def served(rag: RAG) -> Iterator[str]:
     """The real chat app for ``rag``, served in this process on a free loopback port;
     yields its URL (ending in ``/``)."""
-    from rag.ui import build_demo  # gradio loads only for the tests that serve
+    from rag.ui import build_demo, launch  # gradio loads only for the tests that serve
 
     demo = build_demo(rag)
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    launch(
+        demo,
+        rag.settings,
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium (scripts/setup-browser.sh), headless, with no background
+    traffic; no browser is downloaded."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port() -> int:

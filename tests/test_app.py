@@ -40,6 +40,16 @@ def test_chat_sources_quote_the_document_at_the_offsets_shown(
         assert source_text(corpus_dir, source)[int(start) : int(end)] == quote
 
 
+def test_chat_answers_a_follow_up_of_the_earlier_questions(client: Client) -> None:
+    first = "What does the US-drafted framework ask of Ukraine?"
+    rewritten, answer, _ = client.predict(
+        "And what did Russia say about it?", [first], api_name="/chat"
+    )
+    assert rewritten["metadata"]["title"] == "Follow-up: searched for"
+    assert rewritten["content"] == f"what did Russia say about it? (following: {first})"
+    assert "The Russian response" in answer["content"]
+
+
 def test_chat_abstains_off_topic_without_sources(client: Client) -> None:
     messages = client.predict("What is the boiling point of nitrogen?", api_name="/chat")
     assert len(messages) == 1

@@ -1,8 +1,7 @@
 """The web chat in a real browser: document text holding HTML or Markdown must reach the
 reader as text, never as markup or script (a hostile document must not act on the page).
 
-Chromium is Debian's (/usr/bin/chromium, see scripts/setup-browser.sh), driven by Playwright;
-no browser is downloaded.
+Chromium is Debian's, driven by Playwright (the ``browser`` fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -11,24 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from rag import RAG
 from tests.conftest import served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags Chromium keeps trying to reach Google, refused on a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ANSWER_TIMEOUT_MS = 90_000  # the first answer embeds the question on a busy 2-core machine
 QUESTION = "What happens at the Quillmouth harbour festival?"
 
@@ -77,19 +65,6 @@ def chat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rag.ingest(progress=False)
     with served(rag) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, with no background traffic."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +132,9 @@ def test_document_markup_is_visible_as_literal_text(chat: Chat) -> None:
         assert "<script>window.__xss = 1</script>" in text
         assert 'onerror="window.__xss = 2"' in text
         assert "<b>bold</b>" in text
+
+
+def test_the_document_viewer_shows_markup_as_literal_text(chat: Chat) -> None:
+    viewer = chat.page.locator(".rag-document")
+    expect(viewer).to_contain_text("<script>window.__xss = 1</script>")
+    assert viewer.locator("script, img, b, a").count() == 0

@@ -1,0 +1,184 @@
+"""The web chat in a real browser: answers with sources in context, the whole document
+with the quote highlighted, follow-ups, feedback, copy, upload, and a phone-width screen.
+
+Each test saves a screenshot of the state it checks in tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from rag import RAG
+from tests.conftest import ARTICLE, CORPUS, SCREENSHOTS, served
+
+pytestmark = pytest.mark.slow
+
+ANSWER_TIMEOUT_MS = 90_000  # the first answer loads the question encoder on a busy machine
+IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
+GUARANTEES = "in return for international security guarantees"
+FIRST = "What does the US-drafted framework ask of Ukraine?"
+RUSSIA = "And what did Russia say about it?"
+HERONS = "Herons of the Quillmouth estuary nest in colonies on the salt marsh every spring."
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, RAG]]:
+    """The real chat over a private copy of the default corpus (the upload test adds to
+    it), with its own feedback file."""
+    docs = tmp_path_factory.mktemp("browser-corpus")
+    shutil.copytree(CORPUS, docs, dirs_exist_ok=True)
+    rag = RAG(
+        corpus_dir=docs,
+        index_dir=tmp_path_factory.mktemp("browser-index"),
+        feedback_file=tmp_path_factory.mktemp("feedback") / "feedback.jsonl",
+    )
+    rag.ingest(progress=False)
+    with served(rag) as url:
+        yield url, rag
+
+
+@pytest.fixture
+def page(app: tuple[str, RAG], browser: Browser) -> Iterator[Page]:
+    """A fresh page of the chat (its own session), 1280 px wide, clipboard allowed."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    page = context.new_page()
+    page.goto(app[0])
+    expect(box(page)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def box(page: Page) -> Locator:
+    return page.get_by_placeholder("Ask a question about the documents")
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Ask through the chat box; the last answer once it has arrived."""
+    before = bot_messages(page).count()
+    box(page).fill(question)
+    box(page).press("Enter")
+    answer = bot_messages(page).nth(before)
+    expect(answer).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    return answer
+
+
+def bot_messages(page: Page) -> Locator:
+    return page.get_by_role("log", name="chatbot conversation").get_by_test_id("bot")
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_an_answer_cites_and_shows_each_source_in_context(page: Page) -> None:
+    answer = ask(page, IN_RETURN)
+    expect(answer).to_contain_text("[1]")
+    sources = bot_messages(page).filter(has=page.locator(".rag-source"))
+    expect(sources).to_have_count(1)
+    expect(sources.locator(".rag-source-name").first).to_contain_text(ARTICLE)
+    expect(sources.locator("mark").filter(has_text=GUARANTEES)).to_have_count(1)
+    shot(page, "chat")
+
+
+def test_the_cited_document_opens_whole_with_the_quote_highlighted(page: Page) -> None:
+    ask(page, IN_RETURN)
+    document = page.locator(".rag-document")
+    expect(document).to_contain_text("US Drafted Peace Framework Would Ask Ukraine")  # its start
+    expect(document).to_contain_text("since the end of the Second World War.")  # its end
+    expect(document.locator("mark.rag-focus")).to_be_visible()
+    expect(document.locator("mark").filter(has_text=GUARANTEES)).to_have_count(1)
+
+
+def test_picking_another_source_moves_the_highlight_to_its_quote(page: Page) -> None:
+    ask(page, IN_RETURN)
+    focus = page.locator(".rag-document mark.rag-focus")
+    first_quote = focus.inner_text()
+    page.get_by_label("Sources of the answer").click()
+    page.get_by_role("option", name="[2]", exact=False).click()
+    expect(focus).not_to_have_text(first_quote)
+    expect(focus).to_be_in_viewport()
+
+
+def test_a_follow_up_is_answered_with_the_conversation(page: Page) -> None:
+    ask(page, FIRST)
+    ask(page, RUSSIA)
+    log = page.get_by_role("log", name="chatbot conversation")
+    searched = f"searched for: what did Russia say about it? (following: {FIRST})"
+    expect(log.get_by_text(searched)).to_be_visible()
+    expect(bot_messages(page).last).to_contain_text("The Russian response to the disclosures")
+    shot(page, "follow-up")
+
+
+def test_an_abstention_explains_itself_and_cites_nothing(page: Page) -> None:
+    answer = ask(page, "What is the boiling point of nitrogen?")
+    expect(answer).to_contain_text("The sources don't say")
+    expect(page.locator(".rag-source")).to_have_count(0)
+
+
+def test_a_thumbs_down_is_saved_with_the_answer(page: Page, app: tuple[str, RAG]) -> None:
+    feedback = app[1].settings.feedback_file
+    ask(page, IN_RETURN)
+    page.get_by_role("button", name="Dislike").last.click()
+    expect(page.get_by_text("saved, to be looked into")).to_be_visible()
+    records = [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+    assert records[-1]["rating"] == "down"
+    assert records[-1]["question"] == IN_RETURN
+    assert GUARANTEES in records[-1]["citations"][0]["quote"]
+
+
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(page: Page) -> None:
+    answer = ask(page, IN_RETURN)
+    expect(page.locator(".rag-document")).to_be_visible()  # the panel has this answer
+    page.get_by_role("button", name="Copy answer with sources").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert answer.inner_text().split("[1]")[0].strip() in copied
+    assert f'[1] {ARTICLE}: "' in copied
+
+
+def test_an_example_question_is_answered_when_clicked(page: Page) -> None:
+    page.get_by_role("button", name=IN_RETURN, exact=False).click()
+    expect(bot_messages(page).first).to_contain_text("[1]", timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_an_uploaded_document_is_listed_and_answers_questions(page: Page, tmp_path: Path) -> None:
+    upload = tmp_path / "herons.md"
+    upload.write_text(HERONS, encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("input[type=file][multiple]").set_input_files(upload)
+    expect(page.get_by_text("1 added")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_role("tabpanel")).to_contain_text("herons.md")
+    shot(page, "documents")
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Where do herons of the Quillmouth estuary nest?")
+    expect(page.locator(".rag-source-name").first).to_contain_text("herons.md")
+
+
+def test_an_upload_of_an_unsupported_file_says_why(page: Page, tmp_path: Path) -> None:
+    upload = tmp_path / "table.csv"
+    upload.write_text("a,b\n1,2\n", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("input[type=file][multiple]").set_input_files(upload)
+    expect(page.get_by_text("unsupported format '.csv'")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_the_chat_fits_a_phone_screen(browser: Browser, app: tuple[str, RAG]) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(app[0])
+        ask(page, IN_RETURN)
+        expect(page.locator(".rag-document")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(page, "phone")
+    finally:
+        context.close()
