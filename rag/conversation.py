@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 from rag.answer import Answer
@@ -83,6 +84,36 @@ def standalone(question: str, thread: Sequence[str]) -> str:
     if not thread:
         return question
     return f"{focus(question)} (following: {'; '.join(thread)})"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the pipeline asks it: ``search`` retrieves the passages, ``focus``
+    chooses the sentences, ``context`` (for a follow-up) holds the earlier questions."""
+
+    question: str
+    search: str
+    focus: str
+    context: str = ""
+
+    @classmethod
+    def of(cls, question: str, earlier: Sequence[str]) -> Asked:
+        thread = follows(question, earlier)
+        if not thread:
+            return cls(question, question, question)
+        return cls(question, standalone(question, thread), focus(question), "; ".join(thread))
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """Keyword arguments for the answerer: ``context`` for a follow-up only, so an
+        answerer written for single questions keeps working for them."""
+        return {"context": self.context} if self.context else {}
+
+    def finish(self, answer: Answer) -> Answer:
+        """The answerer's Answer, for the question as the user asked it."""
+        if not self.context:
+            return answer
+        return replace(answer, question=self.question, rewritten=self.search)
 
 
 def earlier_questions(history: Iterable[Turn] | None) -> list[str]:

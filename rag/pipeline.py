@@ -6,7 +6,6 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, refusal
 from rag.config import Settings
-from rag.conversation import Turn, earlier_questions, focus, follows, standalone
+from rag.conversation import Asked, Turn, earlier_questions
 from rag.embed import SentenceEmbeddings
 from rag.formats import UnreadableFile, read_file
 from rag.ingest import IngestReport, Splitter, load
@@ -243,28 +242,32 @@ class RAG:
         abstaining Answer that says why, with no retrieval. Retrieval runs as a child of
         this run, so callbacks see both.
         """
-        retrieve = self.retriever() | RunnableLambda(
+        retrieve = self._retrieve_passages()
+
+        def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
+            asked = self._ask(inputs)
+            if isinstance(asked, Answer):
+                return asked
+            passages = retrieve.invoke(asked.search, config)
+            return asked.finish(self.answerer(asked.focus, passages, **asked.extra))
+
+        return RunnableLambda(run).with_config(run_name="rag")
+
+    def _retrieve_passages(self) -> Runnable[str, list[Passage]]:
+        return self.retriever() | RunnableLambda(
             lambda docs: [Passage.from_document(d) for d in docs]
         )
 
-        def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
-            if isinstance(inputs, str):
-                inputs = {"question": inputs}
-            cleaned = clean_question(inputs["question"])
-            why_not = refusal(cleaned, self.settings.max_question_chars)
-            if why_not is not None:
-                return Answer(cleaned, why_not, abstained=True)
-            earlier = [clean_question(q) for q in earlier_questions(inputs.get("history"))]
-            thread = follows(cleaned, earlier)
-            if not thread:
-                return self.answerer(cleaned, retrieve.invoke(cleaned, config))
-            # Passages for the conversation; sentences for what is asked now, in context.
-            search = standalone(cleaned, thread)
-            passages = retrieve.invoke(search, config)
-            found = self.answerer(focus(cleaned), passages, context="; ".join(thread))
-            return replace(found, question=cleaned, rewritten=search)
-
-        return RunnableLambda(run).with_config(run_name="rag")
+    def _ask(self, inputs: str | dict[str, Any]) -> Asked | Answer:
+        """The question cleaned and, for a follow-up, rewritten; or the Answer refusing it."""
+        if isinstance(inputs, str):
+            inputs = {"question": inputs}
+        cleaned = clean_question(inputs["question"])
+        why_not = refusal(cleaned, self.settings.max_question_chars)
+        if why_not is not None:
+            return Answer(cleaned, why_not, abstained=True)
+        earlier = [clean_question(q) for q in earlier_questions(inputs.get("history"))]
+        return Asked.of(cleaned, earlier)
 
     def answer(self, question: str, history: Iterable[Turn] | None = None) -> Answer:
         """Answer ``question`` from the index, citing exact quotes, or abstain.
@@ -283,8 +286,17 @@ class RAG:
 
     def stream(self, question: str, history: Iterable[Turn] | None = None) -> Iterator[Answer]:
         """Like :meth:`answer`, as the answer grows: each item is the answer so far, the
-        last one complete. An answerer that cannot stream (the extractive one) gives one."""
-        yield from self.chain().stream(self._inputs(question, history))
+        last one complete. An answerer with a ``stream`` method (same arguments, yielding
+        Answers) is streamed; one without (the extractive one) gives its Answer whole."""
+        inputs = self._inputs(question, history)
+        streaming = getattr(self.answerer, "stream", None)
+        asked = self._ask(inputs)
+        if streaming is None or isinstance(asked, Answer):
+            yield asked if isinstance(asked, Answer) else self.chain().invoke(inputs)
+            return
+        passages = self._retrieve_passages().invoke(asked.search)
+        for partial in streaming(asked.focus, passages, **asked.extra):
+            yield asked.finish(partial)
 
     @staticmethod
     def _inputs(question: str, history: Iterable[Turn] | None) -> dict[str, Any]:

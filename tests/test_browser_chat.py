@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from rag import RAG
+from rag import RAG, Answer, Citation, Passage
 from tests.conftest import ARTICLE, CORPUS, SCREENSHOTS, served
 
 pytestmark = pytest.mark.slow
@@ -182,3 +183,46 @@ def test_the_chat_fits_a_phone_screen(browser: Browser, app: tuple[str, RAG]) ->
         shot(page, "phone")
     finally:
         context.close()
+
+
+class SlowStreamingAnswerer:
+    """Plumbing only (the real answerer is tested above): an answer in three parts,
+    a second apart, the way a generative answerer streams."""
+
+    PARTS = ("First part.", "Second part.", "Third part [1].")
+
+    def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
+        *_, last = self.stream(question, passages, context)
+        return last
+
+    def stream(self, question: str, passages: list[Passage], context: str = "") -> Iterator[Answer]:
+        p = passages[0]
+        cite = [Citation(1, p.source, p.text, p.start, p.end, p.id)]
+        for n in range(1, len(self.PARTS) + 1):
+            time.sleep(1.0)
+            done = n == len(self.PARTS)
+            yield Answer(question, " ".join(self.PARTS[:n]), cite if done else [])
+
+
+@pytest.fixture(scope="module")
+def streaming_url(app: tuple[str, RAG]) -> Iterator[str]:
+    rag = RAG(app[1].settings, answerer=SlowStreamingAnswerer())
+    with served(rag) as url:
+        yield url
+
+
+def test_a_streaming_answerer_shows_its_answer_as_it_grows(
+    browser: Browser, streaming_url: str
+) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(streaming_url)
+        box(page).fill(IN_RETURN)
+        box(page).press("Enter")
+        answer = bot_messages(page).first
+        expect(answer).to_have_text("First part.", timeout=ANSWER_TIMEOUT_MS)
+        expect(answer).to_have_text("First part. Second part.")
+        expect(answer).to_contain_text("Third part [1].")
+        expect(page.locator(".rag-source")).to_have_count(1)
+    finally:
+        page.close()

@@ -96,3 +96,20 @@ def test_the_module_answer_takes_a_history(
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setattr(rag_module, "_default", None)
     assert rag_module.answer(RUSSIA, history=[FIRST]).rewritten is not None
+
+
+def test_stream_yields_each_part_of_a_streaming_answerer(default_rag: RAG) -> None:
+    """Plumbing only: an answerer with ``stream`` is streamed, for follow-ups too."""
+
+    class TwoParts:
+        def __call__(self, question, passages, context=""):
+            return Answer(question, "one two")
+
+        def stream(self, question, passages, context=""):
+            yield Answer(question, "one")
+            yield Answer(question, f"one two ({context})")
+
+    rag = RAG(default_rag.settings, answerer=TwoParts())
+    parts = list(rag.stream(RUSSIA, history=[FIRST]))
+    assert [p.text for p in parts] == ["one", f"one two ({FIRST})"]
+    assert all(p.question == RUSSIA and p.rewritten for p in parts)
