@@ -286,7 +286,12 @@ def build_demo(rag: RAG) -> gr.Blocks:
     def documents_table() -> list[list[Any]]:
         return [[name, chunks] for name, chunks in rag.documents().items()]
 
+    def document_choices() -> dict[str, Any]:
+        return gr.update(choices=list(rag.documents()))
+
     def upload(files: list[str] | None, progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        if not s.uploads:  # the hidden control can still be called by hand
+            raise gr.Error("Adding documents is turned off here (RAG_UPLOADS=false).")
         if not files:
             return gr.update(), gr.update(), gr.update(value=None)
         report = rag.add_files(files, progress=True)
@@ -319,7 +324,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
 
     count = rag.count()
     with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
-        gr.Markdown(intro)  # read again at every page load
+        heading = gr.Markdown()
         answers = gr.State({})
         shown_answer = gr.State(None)
         with gr.Tab("Chat"), gr.Row(equal_height=False):
@@ -347,7 +352,6 @@ def build_demo(rag: RAG) -> gr.Blocks:
                 copy = gr.Button("Copy answer with sources", size="sm")
         with gr.Tab("Documents"):
             docs = gr.Dataframe(
-                value=documents_table,
                 headers=["Document", "Chunks"],
                 interactive=False,
                 label="Indexed documents",
@@ -365,23 +369,26 @@ def build_demo(rag: RAG) -> gr.Blocks:
             )
             doc_view = gr.HTML()
 
+        # The page's own events are not an API: programs use /chat.
+        page = {"api_visibility": "private"}
+        demo.load(intro, None, heading, **page)  # at every page load: the index may have grown
+        demo.load(documents_table, None, docs, **page)
         panel_outputs = [source_pick, viewer, shown_answer, plain]
-        ask = box.submit(respond, [box, chatbot, answers], [chatbot, box, answers, *panel_outputs])
-        ask.then(None, js=SCROLL_JS)
-        example = chatbot.example_select(example_text, None, box).then(
-            respond, [box, chatbot, answers], [chatbot, box, answers, *panel_outputs]
-        )
-        example.then(None, js=SCROLL_JS)
-        chatbot.select(select_answer, answers, panel_outputs).then(None, js=SCROLL_JS)
-        source_pick.input(pick_source, [source_pick, shown_answer], panel_outputs).then(
+        asking = ([box, chatbot, answers], [chatbot, box, answers, *panel_outputs])
+        box.submit(respond, *asking, **page).then(None, js=SCROLL_JS)
+        chatbot.example_select(example_text, None, box, **page).then(respond, *asking, **page).then(
             None, js=SCROLL_JS
         )
-        chatbot.like(rate, [chatbot, answers], None)
+        chatbot.select(select_answer, answers, panel_outputs, **page).then(None, js=SCROLL_JS)
+        source_pick.input(pick_source, [source_pick, shown_answer], panel_outputs, **page).then(
+            None, js=SCROLL_JS
+        )
+        chatbot.like(rate, [chatbot, answers], None, **page)
         copy.click(None, plain, None, js=COPY_JS)
-        files.upload(upload, files, [status, docs, files])
-        rebuild.click(reindex, None, [status, docs])
-        doc_pick.change(open_document, doc_pick, doc_view)
-        docs.change(lambda: gr.update(choices=list(rag.documents())), None, doc_pick)
+        files.upload(upload, files, [status, docs, files], **page)
+        rebuild.click(reindex, None, [status, docs], **page)
+        doc_pick.change(open_document, doc_pick, doc_view, **page)
+        docs.change(document_choices, None, doc_pick, **page)
         gr.api(chat, api_name="chat")
     return demo
 

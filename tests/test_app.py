@@ -50,6 +50,13 @@ def test_chat_answers_a_follow_up_of_the_earlier_questions(client: Client) -> No
     assert "The Russian response" in answer["content"]
 
 
+def test_chat_is_the_only_api_endpoint(client: Client) -> None:
+    """The page's own events (answering, rating, uploading) are not callable as an API."""
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
+        "/chat"
+    }
+
+
 def test_chat_abstains_off_topic_without_sources(client: Client) -> None:
     messages = client.predict("What is the boiling point of nitrogen?", api_name="/chat")
     assert len(messages) == 1

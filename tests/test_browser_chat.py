@@ -226,3 +226,18 @@ def test_a_streaming_answerer_shows_its_answer_as_it_grows(
         expect(page.locator(".rag-source")).to_have_count(1)
     finally:
         page.close()
+
+
+def test_with_uploads_off_the_documents_tab_has_no_upload(
+    browser: Browser, app: tuple[str, RAG]
+) -> None:
+    rag = RAG(app[1].settings.model_copy(update={"uploads": False}))
+    with served(rag) as url:
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            page.get_by_role("tab", name="Documents").click()
+            expect(page.get_by_role("button", name="Re-index the corpus folder")).to_be_visible()
+            expect(page.locator("input[type=file][multiple]")).to_have_count(0)
+        finally:
+            page.close()
