@@ -10,6 +10,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -209,19 +210,22 @@ class SlowStreamingAnswerer:
             yield Answer(question, " ".join(self.PARTS[:n]), cite if done else [])
 
 
-@pytest.fixture(scope="module")
-def streaming_url(app: tuple[str, RAG]) -> Iterator[str]:
-    rag = RAG(app[1].settings, answerer=SlowStreamingAnswerer())
+@contextmanager
+def chat_page(browser: Browser, rag: RAG) -> Iterator[Page]:
+    """A page of the real chat served for ``rag`` (a variant of the module's app)."""
     with served(rag) as url:
-        yield url
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            yield page
+        finally:
+            page.close()
 
 
 def test_a_streaming_answerer_shows_its_answer_as_it_grows(
-    browser: Browser, streaming_url: str
+    browser: Browser, app: tuple[str, RAG]
 ) -> None:
-    page = browser.new_page()
-    try:
-        page.goto(streaming_url)
+    with chat_page(browser, RAG(app[1].settings, answerer=SlowStreamingAnswerer())) as page:
         box(page).fill(IN_RETURN)
         box(page).press("Enter")
         answer = bot_messages(page).first
@@ -229,20 +233,32 @@ def test_a_streaming_answerer_shows_its_answer_as_it_grows(
         expect(answer).to_have_text("First part. Second part.")
         expect(answer).to_contain_text("Third part [1].")
         expect(page.locator(".rag-source")).to_have_count(1)
-    finally:
-        page.close()
 
 
 def test_with_uploads_off_the_documents_tab_has_no_upload(
     browser: Browser, app: tuple[str, RAG]
 ) -> None:
     rag = RAG(app[1].settings.model_copy(update={"uploads": False}))
-    with served(rag) as url:
-        page = browser.new_page()
-        try:
-            page.goto(url)
-            page.get_by_role("tab", name="Documents").click()
-            expect(page.get_by_role("button", name="Re-index the corpus folder")).to_be_visible()
-            expect(page.locator("input[type=file][multiple]")).to_have_count(0)
-        finally:
-            page.close()
+    with chat_page(browser, rag) as page:
+        page.get_by_role("tab", name="Documents").click()
+        expect(page.get_by_role("button", name="Re-index the corpus folder")).to_be_visible()
+        expect(page.locator("input[type=file][multiple]")).to_have_count(0)
+
+
+def test_a_failure_while_answering_is_explained_without_a_traceback(
+    browser: Browser, app: tuple[str, RAG]
+) -> None:
+    def broken(question: str, passages: list[Passage], context: str = "") -> Answer:
+        raise RuntimeError("secret internal detail")
+
+    with chat_page(browser, RAG(app[1].settings, answerer=broken)) as page:
+        answer = ask(page, IN_RETURN)
+        expect(answer).to_contain_text("something went wrong while answering (RuntimeError)")
+        expect(page.get_by_text("secret internal detail")).to_have_count(0)
+
+
+def test_an_empty_index_says_how_to_add_documents(browser: Browser, tmp_path: Path) -> None:
+    empty = RAG(corpus_dir=tmp_path / "docs", index_dir=tmp_path / "index")
+    with chat_page(browser, empty) as page:
+        expect(page.get_by_text("No documents are indexed yet")).to_be_visible()
+        shot(page, "empty")
