@@ -179,6 +179,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def fresh_module(monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path):
+    """The ``rag`` module as a new process sees it: no default instance yet, the default
+    corpus (a copy) and an empty index of its own."""
+    import rag as rag_module
+
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setattr(rag_module, "_default", None)
+    return rag_module
+
+
+@pytest.fixture
 def cli_env(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
     """Environment for a subprocess of the CLI or the app: a copy of the corpus, an empty
     index of its own, offline."""

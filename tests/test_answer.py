@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from langchain_core.runnables import Runnable
 
-import rag as rag_module
 from rag import RAG, Answer, Citation, Passage
 from tests.conftest import ARTICLE, source_text
 
@@ -119,12 +118,7 @@ def test_the_answerer_is_pluggable(default_rag: RAG) -> None:
     assert found.citations[0].source == ARTICLE
 
 
-def test_module_answer_indexes_the_default_corpus_on_first_use(
-    monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
-    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setattr(rag_module, "_default", None)
-    found = rag_module.answer(IN_RETURN)
+def test_module_answer_indexes_the_default_corpus_on_first_use(fresh_module) -> None:
+    found = fresh_module.answer(IN_RETURN)
     assert not found.abstained
-    assert rag_module.default_rag().count() > 0
+    assert fresh_module.default_rag().count() > 0

@@ -1,7 +1,5 @@
 """Follow-up questions answered with the conversation, from code (``history=``)."""
 
-from pathlib import Path
-
 import pytest
 
 from rag import RAG, Answer
@@ -87,15 +85,8 @@ def test_without_the_conversation_the_other_document_can_answer(two_topics: RAG)
     assert found.citations[0].source == "museum.txt"
 
 
-def test_the_module_answer_takes_a_history(
-    monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path
-) -> None:
-    import rag as rag_module
-
-    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
-    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setattr(rag_module, "_default", None)
-    assert rag_module.answer(RUSSIA, history=[FIRST]).rewritten is not None
+def test_the_module_answer_takes_a_history(fresh_module) -> None:
+    assert fresh_module.answer(RUSSIA, history=[FIRST]).rewritten is not None
 
 
 def test_stream_yields_each_part_of_a_streaming_answerer(default_rag: RAG) -> None:
