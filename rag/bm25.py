@@ -1,4 +1,5 @@
-"""A plain Okapi BM25: the lexical baseline that dense retrieval is measured against.
+"""A plain Okapi BM25: the lexical half of hybrid retrieval, and the baseline that
+retrieval is measured against.
 
 In-house rather than a dependency: it is a few lines of sparse algebra, and a baseline
 must be exactly the textbook formula, with no stemming or stop words to flatter it.
@@ -7,10 +8,15 @@ must be exactly the textbook formula, with no stemming or stop words to flatter 
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
+
+if TYPE_CHECKING:
+    from rag.store import Store
 
 _WORD = re.compile(r"\w+")
 
@@ -86,3 +92,34 @@ class BM25:
             candidates = candidates[scores[candidates] >= kth]
         order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
         return [(int(i), float(scores[i])) for i in order]
+
+
+class LexicalIndex:
+    """BM25 over every chunk of a store, rebuilt when the store's generation changes
+    (an ingest by this process, the CLI, or another machine sharing a Chroma server).
+
+    Example:
+        >>> lexical = LexicalIndex(store)  # doctest: +SKIP
+        >>> lexical.top("security guarantees", 5)  # [(chunk id, score), ...], best first
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._bm25 = BM25([])
+        self._ids: list[str] = []
+
+    def top(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` chunks with the best BM25 score for ``query``, as ``(id, score)``."""
+        bm25, ids = self._current()
+        return [(ids[i], score) for i, score in bm25.top(query, k)]
+
+    def _current(self) -> tuple[BM25, list[str]]:
+        generation = self.store.generation()
+        with self._lock:  # one rebuild at a time; the others wait for it
+            if generation != self._generation:
+                self._ids, texts = self.store.texts()
+                self._bm25 = BM25(texts)
+                self._generation = generation
+            return self._bm25, self._ids

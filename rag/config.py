@@ -12,6 +12,7 @@ users configure the same thing the same way::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
 
     # --- Retrieval and answering ---
     k: int = Field(5, gt=0, le=100, description="Passages retrieved per question.")
+    retrieval: Literal["dense", "hybrid"] = Field(
+        "dense",
+        description="`dense` (embedding only) or `hybrid` (embedding and BM25, fused by rank).",
+    )
     max_sentences: int = Field(3, gt=0, le=20, description="Most sentences in an answer.")
     min_score: float = Field(
         0.3,

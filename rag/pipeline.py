@@ -12,15 +12,17 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, refusal
+from rag.bm25 import LexicalIndex
 from rag.config import Settings
 from rag.conversation import Asked, Turn, earlier_questions
 from rag.embed import SentenceEmbeddings
 from rag.formats import UnreadableFile, read_file
 from rag.ingest import IngestReport, Splitter, load
-from rag.retrieve import Passage, PassageRetriever
+from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 from rag.store import IndexedSource, Store, open_client
 
 
@@ -226,8 +228,16 @@ class RAG:
         """Number of chunks in the index."""
         return self.store.count()
 
-    def retriever(self, k: int | None = None) -> PassageRetriever:
-        return PassageRetriever(store=self.store, k=k or self.settings.k)
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.store)
+
+    def retriever(self, k: int | None = None) -> BaseRetriever:
+        """The retriever ``RAG_RETRIEVAL`` names, returning ``k`` passages (default ``RAG_K``)."""
+        k = k or self.settings.k
+        if self.settings.retrieval == "hybrid":
+            return HybridRetriever(store=self.store, lexical=self.lexical, k=k)
+        return PassageRetriever(store=self.store, k=k)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` passages nearest to ``question``, best first."""

@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.bm25 import LexicalIndex
 from rag.embed import unpack_vectors
 from rag.store import SENTENCE_VECTORS, Store
 
@@ -61,9 +62,55 @@ class PassageRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return [
-            Document(
-                id=doc.id, page_content=doc.page_content, metadata={**doc.metadata, "score": s}
-            )
-            for doc, s in self.store.search(query, self.k)
-        ]
+        return [_scored(doc, s) for doc, s in self.store.search(query, self.k)]
+
+
+def _scored(doc: Document, score: float) -> Document:
+    """``doc`` with its cosine similarity to the query in ``metadata["score"]``."""
+    return Document(
+        id=doc.id, page_content=doc.page_content, metadata={**doc.metadata, "score": score}
+    )
+
+
+RRF_K = 60
+"""Reciprocal rank fusion's constant (Cormack et al., 2009): a hit at rank r counts
+1 / (RRF_K + r), so agreement between the lists outweighs one list's top rank."""
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense and BM25 results fused by reciprocal rank: exact words (names, numbers,
+    rare terms) found by BM25 and paraphrases found by the embedding both rank.
+
+    Each list contributes its ``pool`` best chunks; the ``k`` with the highest fused
+    score are returned, each with its cosine ``score`` like :class:`PassageRetriever`'s.
+
+    Example:
+        >>> lexical = LexicalIndex(store)  # doctest: +SKIP
+        >>> retriever = HybridRetriever(store=store, lexical=lexical, k=5)  # doctest: +SKIP
+        >>> docs = retriever.invoke("What did Reuters report on November 19?")  # doctest: +SKIP
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Store
+    lexical: LexicalIndex
+    k: int = 5
+    pool: int = 20
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        pool = max(self.pool, self.k)
+        dense = self.store.search(query, pool)
+        lexical = self.lexical.top(query, pool)
+        fused: dict[str, float] = {}
+        for rank, chunk_id in enumerate([str(doc.id) for doc, _ in dense]):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+        for rank, (chunk_id, _) in enumerate(lexical):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda i: -fused[i])[: self.k]
+        found = {str(doc.id): (doc, score) for doc, score in dense}
+        missing = [i for i in best if i not in found]
+        if missing:
+            found |= {str(doc.id): (doc, score) for doc, score in self.store.fetch(missing, query)}
+        return [_scored(*found[i]) for i in best if i in found]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import chromadb
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
@@ -29,6 +31,9 @@ SENTENCE_VECTORS = "sentence_vectors"
 TORCH_FROM = 2000
 """From this many chunks, indexing runs on torch: its ~8% higher throughput than the ONNX
 export repays its ~11 s import beyond about 1,400 chunks (measured on 2 cores)."""
+
+GENERATION = "rag_generation"
+"""Collection metadata key: a new random token after every write that adds or deletes."""
 
 PAGE = 5000
 """Chunks read, relabelled or deleted per request over the whole index, to bound memory."""
@@ -93,6 +98,8 @@ class Store:
 
     def __init__(self, client: ClientAPI, collection: str, embeddings: SentenceEmbeddings) -> None:
         self.embeddings = embeddings
+        self._client = client
+        self._name = collection
         self.vectors = Chroma(
             client=client,
             collection_name=collection,
@@ -102,6 +109,42 @@ class Store:
 
     def count(self) -> int:
         return self.vectors._collection.count()
+
+    def generation(self) -> str:
+        """A token that changes whenever chunks are added or deleted, by this or any other
+        client of the collection: what an index built from the chunks (BM25) checks."""
+        metadata = self._client.get_collection(self._name).metadata or {}
+        return str(metadata.get(GENERATION, ""))
+
+    def _changed(self) -> None:
+        collection = self.vectors._collection
+        collection.modify(metadata={**(collection.metadata or {}), GENERATION: uuid.uuid4().hex})
+
+    def texts(self) -> tuple[list[str], list[str]]:
+        """The ids and texts of every chunk, in one order."""
+        ids, texts = [], []
+        for chunk_id, text, _ in self._read(["documents"]):
+            ids.append(chunk_id)
+            texts.append(text or "")
+        return ids, texts
+
+    def fetch(self, ids: list[str], query: str) -> list[tuple[Document, float]]:
+        """The chunks ``ids`` (those still there, in that order) with their cosine
+        similarity to ``query``."""
+        got = self.vectors._collection.get(
+            ids=ids, include=["documents", "metadatas", "embeddings"]
+        )
+        found = {
+            i: (Document(id=i, page_content=text, metadata=meta), vector)
+            for i, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
+        question = np.asarray(self.embeddings.embed_query(query))
+        return [
+            (doc, float(np.dot(vector, question)))
+            for doc, vector in (found[i] for i in ids if i in found)
+        ]
 
     def sources(self) -> dict[str, IndexedSource]:
         """Every source in the index with the ids of its chunks."""
@@ -132,8 +175,9 @@ class Store:
             got = self.vectors._collection.get(
                 where=where, include=include, limit=PAGE, offset=offset
             )
-            documents = got["documents"] or [None] * len(got["ids"])
-            yield from zip(got["ids"], documents, got["metadatas"], strict=True)
+            n = len(got["ids"])
+            documents = got["documents"] or [None] * n
+            yield from zip(got["ids"], documents, got["metadatas"] or [{}] * n, strict=True)
             if len(got["ids"]) < PAGE:
                 return
 
@@ -147,6 +191,8 @@ class Store:
         # Batches of similar length pad less: the model's cost follows the longest text.
         chunks = sorted(chunks, key=lambda c: len(c.text))
         use_torch = len(chunks) >= TORCH_FROM
+        if chunks:  # before and after: a reader that rebuilt mid-write rebuilds again
+            self._changed()
         with tqdm(total=len(chunks), unit="chunk", desc="Indexing", disable=disable) as bar:
             for i in range(0, len(chunks), BATCH):
                 batch = chunks[i : i + BATCH]
@@ -165,6 +211,8 @@ class Store:
                     documents=texts,
                 )
                 bar.update(len(batch))
+        if chunks:
+            self._changed()
 
     def relabel(self, chunks: list[Chunk]) -> None:
         """Rewrite the metadata of chunks already indexed (their vectors stay)."""
@@ -176,8 +224,12 @@ class Store:
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
+        if ids:
+            self._changed()
         for i in range(0, len(ids), PAGE):
             self.vectors.delete(ids=ids[i : i + PAGE])
+        if ids:
+            self._changed()
 
     def search(self, query: str, k: int) -> list[tuple[Document, float]]:
         """The ``k`` nearest chunks with their cosine similarity (higher is closer)."""
