@@ -200,6 +200,10 @@ class RAG:
             load([path], folder, checks, max_bytes=self._max_bytes())
             if len(checks.skipped) > before:
                 checks.skipped[-1] = (path.name, checks.skipped[-1][1])
+            elif path.name.startswith("."):
+                checks.skipped.append(
+                    (path.name, "hidden files (name starting with '.') are not indexed")
+                )
             elif target.exists() and target.read_bytes() != path.read_bytes():
                 reason = "a different file of this name is in the corpus folder; rename one"
                 checks.skipped.append((path.name, reason))

@@ -86,6 +86,15 @@ def test_an_added_file_that_cannot_be_indexed_is_not_copied(
     assert rag.count() == 0
 
 
+def test_an_added_hidden_file_is_refused(make_rag: Callable[..., RAG], uploads: Path) -> None:
+    """The folder sync skips hidden files, so indexing one would not last."""
+    rag = make_rag()
+    (uploads / ".notes.txt").write_text("Herons nest in colonies.")
+    report = rag.add_files([uploads / ".notes.txt"])
+    assert report.skipped[0][0] == ".notes.txt" and "hidden" in report.skipped[0][1]
+    assert not (rag.settings.corpus_dir / ".notes.txt").exists()
+
+
 def test_an_added_file_never_overwrites_a_different_one(
     make_rag: Callable[..., RAG], uploads: Path
 ) -> None:
