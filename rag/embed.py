@@ -51,7 +51,8 @@ def default_model_path() -> str:
 
 
 def cache_dir() -> Path:
-    """Where ONNX exports are kept: ``$XDG_CACHE_HOME/rag`` (default ``~/.cache/rag``)."""
+    """Where rag keeps what it can rebuild (ONNX exports, BM25 indexes of a Chroma
+    server's collections): ``$XDG_CACHE_HOME/rag`` (default ``~/.cache/rag``)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
 
 

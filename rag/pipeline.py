@@ -19,7 +19,7 @@ from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, ref
 from rag.bm25 import LexicalIndex
 from rag.config import Settings
 from rag.conversation import Asked, Turn, earlier_questions
-from rag.embed import SentenceEmbeddings
+from rag.embed import SentenceEmbeddings, cache_dir
 from rag.formats import UnreadableFile, read_file
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
@@ -234,7 +234,14 @@ class RAG:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        return LexicalIndex(self.store)
+        """The BM25 side of hybrid retrieval, saved beside an embedded index (in the
+        cache folder for a server's collection) so a restart need not rebuild it."""
+        s = self.settings
+        if s.chroma_host is None:
+            cache = s.index_dir / f"bm25-{s.collection}.npz"
+        else:
+            cache = cache_dir() / "bm25" / f"{s.chroma_host}-{s.chroma_port}-{s.collection}.npz"
+        return LexicalIndex(self.store, cache)
 
     def retriever(self, k: int | None = None) -> BaseRetriever:
         """The retriever ``RAG_RETRIEVAL`` names, returning ``k`` passages (default ``RAG_K``)."""

@@ -65,3 +65,21 @@ def test_deleted_documents_leave_the_lexical_side(hybrid: RAG) -> None:
 def test_hybrid_answers_cite_exact_quotes(hybrid: RAG) -> None:
     answer = hybrid.answer("Which part is QX-7731?")
     assert answer.citations[0].quote == TOPICS["serial.txt"]
+
+
+def test_a_restart_reads_the_saved_lexical_index(hybrid: RAG, monkeypatch) -> None:
+    hybrid.lexical.top("QX-7731", 1)  # built and saved
+    restarted = RAG(hybrid.settings)
+
+    def no_build(generation: str):
+        raise AssertionError("rebuilt from the chunks instead of read from the saved index")
+
+    monkeypatch.setattr(restarted.lexical, "_build", no_build)
+    assert restarted.lexical.top("QX-7731", 1) == hybrid.lexical.top("QX-7731", 1)
+
+
+def test_a_saved_lexical_index_of_an_older_generation_is_rebuilt(hybrid: RAG) -> None:
+    hybrid.lexical.top("heron", 1)  # saved before the change below
+    (hybrid.settings.corpus_dir / "birds.txt").write_text("A grey heron nests by the weir.")
+    RAG(hybrid.settings).ingest()
+    assert RAG(hybrid.settings).lexical.top("heron", 1) != []
