@@ -44,6 +44,25 @@ def clean_question(question: str) -> str:
     return " ".join(_INVISIBLE.sub(" ", text).split())
 
 
+_PART_BREAK = re.compile(
+    r"(?:,|;)?\s+(?:and|but)\s+(?=(?:what|how|why|where|who|whom|whose|when|which|does|do|did"
+    r"|is|are|was|were|can|could|will|would|should|has|have|had)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a compound question asks, or [] for a single one.
+
+    >>> question_parts("What does the outline ask of Kyiv, and how have diplomats reacted?")
+    ['What does the outline ask of Kyiv', 'how have diplomats reacted?']
+    >>> question_parts("What legal and security problems does the plan raise?")
+    []
+    """
+    parts = [p.strip() for p in _PART_BREAK.split(question) if p.strip()]
+    return parts if len(parts) > 1 else []
+
+
 def refusal(question: str, max_chars: int) -> str | None:
     """Why a (cleaned) question is not asked at all, or None when it can be."""
     if not question:
@@ -151,18 +170,26 @@ class ExtractiveAnswerer:
         sentences = passage_sentences(passages)
         if not sentences:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
-        scores = self._sentence_vectors(sentences) @ self._query_vector(question, context)
-        best = float(scores.max())
-        if best < self.min_score:
+        vectors = self._sentence_vectors(sentences)
+        picked: dict[int, float] = {}  # sentence -> its best score over the questions asked
+        best = -1.0
+        # The whole question picks up to max_sentences; each part of a compound question
+        # ("what does X ask, and how did Y react?") adds its own best sentence.
+        for n, asked in enumerate([question, *question_parts(question)]):
+            scores = vectors @ self._query_vector(asked, context)
+            top = float(scores.max())
+            best = max(best, top)
+            floor = max(self.min_score, top - self.margin)
+            for i in np.argsort(-scores)[: self.max_sentences if n == 0 else 1]:
+                if scores[i] >= floor:
+                    picked[int(i)] = max(picked.get(int(i), -1.0), float(scores[i]))
+        if not picked:
             return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=best)
-        floor = max(self.min_score, best - self.margin)
-        ranked = sorted(zip(scores.tolist(), sentences, strict=True), key=lambda p: -p[0])
-        chosen = [(s, sent) for s, sent in ranked if s >= floor][: self.max_sentences]
         source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
-        chosen.sort(key=lambda p: (source_rank[p[1].source], p[1].start))
+        order = sorted(picked, key=lambda i: (source_rank[sentences[i].source], sentences[i].start))
         citations = [
-            Citation(n, sent.source, sent.text, sent.start, sent.end, sent.passage.id, score)
-            for n, (score, sent) in enumerate(chosen, start=1)
+            Citation(n, s.source, s.text, s.start, s.end, s.passage.id, picked[i])
+            for n, (i, s) in enumerate(((i, sentences[i]) for i in order), start=1)
         ]
         text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
         return Answer(question, text, citations, abstained=False, passages=passages, score=best)

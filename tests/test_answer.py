@@ -122,3 +122,12 @@ def test_module_answer_indexes_the_default_corpus_on_first_use(fresh_module) -> 
     found = fresh_module.answer(IN_RETURN)
     assert not found.abstained
     assert fresh_module.default_rag().count() > 0
+
+
+def test_each_part_of_a_compound_question_gets_its_sentence(default_rag: RAG) -> None:
+    answer = default_rag.answer(
+        "What might the United States gain from the outline, and what does pressing Kyiv risk?"
+    )
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "pragmatic exit" in quotes
+    assert "risks alienating the government in Kyiv" in quotes
