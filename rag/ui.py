@@ -209,15 +209,19 @@ def copy_text(answer: Answer | None) -> str:
 def build_demo(rag: RAG) -> gr.Blocks:
     """The chat app for ``rag``.
 
-    Programs call ``/chat`` (``message``, optional ``history`` of earlier questions ->
-    list of messages) and get the text as it is; the page shows the same answers
-    escaped, so document text never acts as markup.
+    Programs call ``/chat`` (``message`` -> list of messages), or ``/follow_up``
+    (``message``, ``history`` of earlier questions), and get the text as it is; the page
+    shows the same answers escaped, so document text never acts as markup.
     """
     s = rag.settings
 
-    def chat(message: str, history: list[str] | None = None) -> list[dict]:
-        """Answer one question (a follow-up of ``history``, the earlier questions): the
-        answer message, then a Sources message if it cites."""
+    def chat(message: str) -> list[dict]:
+        """Answer one question: the answer message, then a Sources message if it cites."""
+        return follow_up(message, [])
+
+    def follow_up(message: str, history: list[str]) -> list[dict]:
+        """Answer a question that may lean on ``history``, the earlier questions (oldest
+        first): as ``chat``, preceded by the rewritten question when it was rewritten."""
         try:
             return reply_messages(rag.answer(str(message or ""), history=history or []))
         except Exception as err:  # the chat must answer something, never show a traceback
@@ -388,7 +392,9 @@ def build_demo(rag: RAG) -> gr.Blocks:
         rebuild.click(reindex, None, [status, docs], **page)
         doc_pick.change(open_document, doc_pick, doc_view, **page)
         docs.change(document_choices, None, doc_pick, **page)
+        # Two endpoints, so that a raw HTTP call of /chat with one argument keeps working.
         gr.api(chat, api_name="chat")
+        gr.api(follow_up, api_name="follow_up")
     return demo
 
 

@@ -43,18 +43,17 @@ def test_chat_sources_quote_the_document_at_the_offsets_shown(
 def test_chat_answers_a_follow_up_of_the_earlier_questions(client: Client) -> None:
     first = "What does the US-drafted framework ask of Ukraine?"
     rewritten, answer, _ = client.predict(
-        "And what did Russia say about it?", [first], api_name="/chat"
+        "And what did Russia say about it?", [first], api_name="/follow_up"
     )
     assert rewritten["metadata"]["title"] == "Follow-up: searched for"
     assert rewritten["content"] == f"what did Russia say about it? (following: {first})"
     assert "The Russian response" in answer["content"]
 
 
-def test_chat_is_the_only_api_endpoint(client: Client) -> None:
+def test_chat_and_follow_up_are_the_only_api_endpoints(client: Client) -> None:
     """The page's own events (answering, rating, uploading) are not callable as an API."""
-    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/chat"
-    }
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/chat", "/follow_up"}
 
 
 def test_chat_abstains_off_topic_without_sources(client: Client) -> None:
