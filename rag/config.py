@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         description="Where the web chat appends thumbs up/down on answers (JSON lines).",
     )
 
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes: what ingest, upload and the web server compare to."""
+        return int(self.max_file_mb * 2**20)
+
     def credentials(self) -> list[tuple[str, str]] | None:
         """The web chat's logins from ``auth``; None when the chat is open to all.
 

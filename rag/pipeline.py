@@ -148,7 +148,7 @@ class RAG:
             [self.settings.corpus_dir] if sources is None else sources,
             self.settings.corpus_dir,
             report,
-            max_bytes=self._max_bytes(),
+            max_bytes=self.settings.max_file_bytes,
         )
         indexed = self.store.sources()
         to_add, to_relabel, to_delete = [], [], []
@@ -198,7 +198,7 @@ class RAG:
         for path in map(Path, paths):
             target = folder / path.name
             before = len(checks.skipped)
-            load([path], folder, checks, max_bytes=self._max_bytes())
+            load([path], folder, checks, max_bytes=self.settings.max_file_bytes)
             if len(checks.skipped) > before:
                 checks.skipped[-1] = (path.name, checks.skipped[-1][1])
             elif path.name.startswith("."):
@@ -219,9 +219,6 @@ class RAG:
         report = self.ingest([target for _, target in accepted], progress=progress, wait=wait)
         report.skipped[:0] = checks.skipped
         return report
-
-    def _max_bytes(self) -> int:
-        return int(self.settings.max_file_mb * 2**20)
 
     def warm(self) -> None:
         """Load the question encoder now rather than on the first question (the chat does
@@ -312,9 +309,12 @@ class RAG:
         Answers) is streamed; one without (the extractive one) gives its Answer whole."""
         inputs = self._inputs(question, history)
         streaming = getattr(self.answerer, "stream", None)
+        if streaming is None:
+            yield self.chain().invoke(inputs)
+            return
         asked = self._ask(inputs)
-        if streaming is None or isinstance(asked, Answer):
-            yield asked if isinstance(asked, Answer) else self.chain().invoke(inputs)
+        if isinstance(asked, Answer):
+            yield asked
             return
         passages = self._retrieve_passages().invoke(asked.search)
         for partial in streaming(asked.focus, passages, **asked.extra):
@@ -349,7 +349,7 @@ class RAG:
         if not chunks:
             raise KeyError(f"{source!r} is not in the index")
         try:
-            text = read_file(Path(chunks[0].path), self._max_bytes()).text
+            text = read_file(Path(chunks[0].path), self.settings.max_file_bytes).text
         except (UnreadableFile, OSError):  # gone, changed type, or "" (not a file)
             text = ""
         if all(text[c.start : c.end] == c.text for c in chunks):

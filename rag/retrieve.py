@@ -104,10 +104,9 @@ class HybridRetriever(BaseRetriever):
         dense = self.store.search(query, pool)
         lexical = self.lexical.top(query, pool)
         fused: dict[str, float] = {}
-        for rank, chunk_id in enumerate([str(doc.id) for doc, _ in dense]):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
-        for rank, (chunk_id, _) in enumerate(lexical):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+        for ranking in ([str(doc.id) for doc, _ in dense], [i for i, _ in lexical]):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank)
         best = sorted(fused, key=lambda i: -fused[i])[: self.k]
         found = {str(doc.id): (doc, score) for doc, score in dense}
         missing = [i for i in best if i not in found]

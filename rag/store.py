@@ -178,7 +178,7 @@ class Store:
             n = len(got["ids"])
             documents = got["documents"] or [None] * n
             yield from zip(got["ids"], documents, got["metadatas"] or [{}] * n, strict=True)
-            if len(got["ids"]) < PAGE:
+            if n < PAGE:
                 return
 
     def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:

@@ -244,9 +244,11 @@ def build_demo(rag: RAG) -> gr.Blocks:
             return
         if answer is None:
             return
+        messages = page_messages(answer)
         slim = replace(answer, passages=[])  # the passages stay out of per-session state
-        answers = {**answers, **dict.fromkeys(range(len(shown), len(shown) + 3), slim)}
-        yield [*shown, *page_messages(answer)], "", answers, *panel(slim)
+        # Each of the answer's messages (rewrite, text, sources) opens it in the panel.
+        answers = {**answers, **dict.fromkeys(range(len(shown), len(shown) + len(messages)), slim)}
+        yield [*shown, *messages], "", answers, *panel(slim)
 
     def panel(answer: Answer | None, focus: int | None = None) -> tuple[Any, ...]:
         """The source panel for ``answer``: its sources to pick from, the document of the
@@ -269,15 +271,14 @@ def build_demo(rag: RAG) -> gr.Blocks:
         return gr.update(), gr.update(), gr.update(), gr.update()
 
     def select_answer(answers: dict[int, Answer], event: gr.SelectData) -> tuple[Any, ...]:
-        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
-        answer = answers.get(index)
+        answer = answers.get(_message_index(event))
         return panel(answer) if answer else _panel_unchanged()
 
     def pick_source(number: int | None, answer: Answer | None) -> tuple[Any, ...]:
         return panel(answer, number) if answer and number else _panel_unchanged()
 
     def rate(history: list[dict], answers: dict[int, Answer], event: gr.LikeData) -> None:
-        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        index = _message_index(event)
         answer = answers.get(index)
         if answer is None or not isinstance(event.liked, bool):
             return
@@ -398,6 +399,12 @@ def build_demo(rag: RAG) -> gr.Blocks:
     return demo
 
 
+def _message_index(event: gr.EventData) -> int:
+    """The chat message an event (a click, a rating) is about."""
+    index = event.index
+    return index[0] if isinstance(index, list | tuple) else index
+
+
 def example_text(event: gr.SelectData) -> str:
     """The example question clicked on the empty chat."""
     return event.value["text"]
@@ -456,7 +463,7 @@ def launch(demo: gr.Blocks, settings: Settings, **options: Any) -> None:
     :meth:`gradio.Blocks.launch` (address, login, ``prevent_thread_lock`` in tests)."""
     demo.launch(
         css=CSS,
-        max_file_size=int(settings.max_file_mb * 2**20),
+        max_file_size=settings.max_file_bytes,
         # Gradio keeps a copy of the page config per browser session (10,000 sessions by
         # default; about 40 KiB each, measured with tracemalloc); this bounds that memory.
         state_session_capacity=SESSIONS_KEPT,
