@@ -198,6 +198,12 @@ def document_html(text: str, citations: list[Citation], focus: int | None = None
     return "".join(parts)
 
 
+def page_questions(history: list[dict]) -> list[str]:
+    """The user's questions in the page's conversation, as asked: the page holds them
+    escaped (see :func:`page_messages`)."""
+    return [html.unescape(q) for q in earlier_questions(history)]
+
+
 def copy_text(answer: Answer | None) -> str:
     """What "Copy answer with sources" puts on the clipboard."""
     return "" if answer is None else str(answer)
@@ -232,7 +238,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
     ) -> Iterator[tuple[Any, ...]]:
         """Show the question, then the answer as it grows; remember it for the panel."""
         question = str(message or "")
-        earlier = earlier_questions(history)
+        earlier = page_questions(history)
         shown = [*history, {"role": "user", "content": _escape(question)}]
         yield shown, "", answers, *_panel_unchanged()
         answer = None
@@ -282,7 +288,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
         answer = answers.get(index)
         if answer is None or not isinstance(event.liked, bool):
             return
-        earlier = earlier_questions(history[:index])[:-1]  # the rated question is last
+        earlier = page_questions(history[:index])[:-1]  # the rated question is last
         save_feedback(s.feedback_file, feedback_record(answer, event.liked, earlier))
         gr.Info(
             "Thanks: your rating was saved." if event.liked else "Thanks: saved, to be looked into."
