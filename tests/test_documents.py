@@ -21,6 +21,17 @@ def test_documents_lists_each_source_with_its_chunk_count(long_rag: RAG) -> None
     assert long_rag.documents()["a.txt"] > 1
 
 
+def test_the_document_list_follows_changes_to_the_index(long_rag: RAG) -> None:
+    """The list is kept between calls (it reads every chunk); a write must renew it."""
+    assert list(long_rag.documents()) == ["a.txt"]
+    (long_rag.settings.corpus_dir / "b.txt").write_text("A short note about herons.")
+    long_rag.ingest()
+    assert list(long_rag.documents()) == ["a.txt", "b.txt"]
+    (long_rag.settings.corpus_dir / "a.txt").unlink()
+    long_rag.ingest()
+    assert list(long_rag.documents()) == ["b.txt"]
+
+
 def test_document_text_is_the_file_text(long_rag: RAG) -> None:
     assert long_rag.document_text("a.txt") == LONG_TEXT
 
