@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # --- Retrieval and answering ---
     k: int = Field(5, gt=0, le=100, description="Passages retrieved per question.")
     retrieval: Literal["dense", "hybrid"] = Field(
-        "dense",
+        "hybrid",
         description="`dense` (embedding only) or `hybrid` (embedding and BM25, fused by rank).",
     )
     max_sentences: int = Field(3, gt=0, le=20, description="Most sentences in an answer.")
@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         ge=-1.0,
         le=1.0,
         description="Cosine similarity a sentence needs to be used; below it the answer abstains.",
+    )
+    abstention: Literal["model", "cosine"] = Field(
+        "model",
+        description="`model`: a trained model judges whether the evidence answers "
+        "(rag/abstention.json); `cosine`: only RAG_MIN_SCORE decides.",
+    )
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence the abstention model needs to answer; default: its "
+        "trained operating point.",
     )
     sentence_margin: float = Field(
         0.1,
@@ -148,6 +160,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{', '.join(given)} need RAG_CHROMA_HOST (a Chroma server)")
         if self.chroma_ca_file is not None and not self.chroma_ssl:
             raise ValueError("RAG_CHROMA_CA_FILE needs RAG_CHROMA_SSL=true")
+        return self
+
+    @model_validator(mode="after")
+    def _confidence_needs_the_model(self) -> Settings:
+        if self.min_confidence is not None and self.abstention != "model":
+            raise ValueError("RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=model")
         return self
 
     @model_validator(mode="after")

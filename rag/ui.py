@@ -426,10 +426,12 @@ def _failure(question: Any, err: Exception) -> dict:
 
 
 def sync_in_background(rag: RAG) -> None:
-    """Bring the index in line with the corpus folder and print what changed; a failure
-    is logged (the chat keeps serving the index as it is)."""
+    """Bring the index in line with the corpus folder and print what changed, then load
+    the BM25 index of hybrid retrieval; a failure is logged (the chat keeps serving the
+    index as it is)."""
     try:
         print(rag.ingest(wait=600), file=sys.stderr)
+        rag.warm_index()
     except Exception:
         log.exception("checking the index against %s failed", rag.settings.corpus_dir)
 

@@ -5,6 +5,8 @@ from collections.abc import Callable
 import pytest
 
 from rag import RAG
+from rag.config import Settings
+from rag.ui import sync_in_background
 
 TOPICS = {
     "harbour.txt": "The harbour festival opens with a lantern parade along the old quay.",
@@ -67,19 +69,45 @@ def test_hybrid_answers_cite_exact_quotes(hybrid: RAG) -> None:
     assert answer.citations[0].quote == TOPICS["serial.txt"]
 
 
-def test_a_restart_reads_the_saved_lexical_index(hybrid: RAG, monkeypatch) -> None:
-    hybrid.lexical.top("QX-7731", 1)  # built and saved
-    restarted = RAG(hybrid.settings)
-
+def fail_if_built(rag: RAG, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_build(generation: str):
         raise AssertionError("rebuilt from the chunks instead of read from the saved index")
 
-    monkeypatch.setattr(restarted.lexical, "_build", no_build)
+    monkeypatch.setattr(rag.lexical, "_build", no_build)
+
+
+def test_a_restart_reads_the_saved_lexical_index(hybrid: RAG, monkeypatch) -> None:
+    hybrid.lexical.top("QX-7731", 1)  # built and saved
+    restarted = RAG(hybrid.settings)
+    fail_if_built(restarted, monkeypatch)
     assert restarted.lexical.top("QX-7731", 1) == hybrid.lexical.top("QX-7731", 1)
 
 
 def test_a_saved_lexical_index_of_an_older_generation_is_rebuilt(hybrid: RAG) -> None:
     hybrid.lexical.top("heron", 1)  # saved before the change below
     (hybrid.settings.corpus_dir / "birds.txt").write_text("A grey heron nests by the weir.")
-    RAG(hybrid.settings).ingest()
+    RAG(hybrid.settings.model_copy(update={"retrieval": "dense"})).ingest()  # saves no BM25
     assert RAG(hybrid.settings).lexical.top("heron", 1) != []
+
+
+def test_an_ingest_that_changes_the_index_saves_the_lexical_side(hybrid: RAG, monkeypatch) -> None:
+    (hybrid.settings.corpus_dir / "birds.txt").write_text("A grey heron nests by the weir.")
+    hybrid.ingest()
+    restarted = RAG(hybrid.settings)
+    fail_if_built(restarted, monkeypatch)
+    (found, _), *_ = restarted.lexical.top("heron", 1)
+    assert found in {c.id for c in hybrid.store.chunks("birds.txt")}
+
+
+def test_the_chat_loads_the_lexical_side_before_the_first_question(
+    hybrid: RAG, monkeypatch
+) -> None:
+    restarted = RAG(hybrid.settings)
+    sync_in_background(restarted)
+    fail_if_built(restarted, monkeypatch)
+    monkeypatch.setattr(restarted.lexical, "_cached", lambda generation: None)
+    assert restarted.lexical.top("QX-7731", 1) == hybrid.lexical.top("QX-7731", 1)
+
+
+def test_hybrid_is_the_default_retrieval() -> None:
+    assert Settings().retrieval == "hybrid"
