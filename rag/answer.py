@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.abstain import AbstentionModel, features
 from rag.cite import Citation, attach_marker, format_sources
 from rag.embed import SentenceEmbeddings
 from rag.retrieve import Passage
@@ -78,7 +79,9 @@ class Answer:
 
     When ``abstained`` is true the sources do not hold the answer, ``text`` says so and
     there are no citations. ``score`` is the evidence score the abstention decision was
-    made on (for the extractive answerer: the best sentence's cosine similarity).
+    made on: for the extractive answerer, the abstention model's confidence (0 to 1) that
+    the evidence answers, or with ``RAG_ABSTENTION=cosine`` the best sentence's cosine
+    similarity.
     """
 
     question: str
@@ -142,12 +145,39 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
     return kept
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the answerer read in the passages: their sentences, the ones it picked
+    (index -> cosine similarity) and the best similarity of any sentence."""
+
+    sentences: list[Sentence]
+    picked: dict[int, float]
+    best: float
+
+    def evidence(self, question: str, passages: list[Passage]) -> np.ndarray:
+        """The abstention model's features (:func:`rag.abstain.features`) of this reading."""
+        top = max(self.picked, key=self.picked.__getitem__)
+        return features(
+            question,
+            [self.sentences[i].text for i in sorted(self.picked)],
+            self.sentences[top].passage.text,
+            [p.text for p in passages],
+            self.best,
+            max(p.score for p in passages),
+        )
+
+
 class ExtractiveAnswerer:
     """Answers with the passages' sentences most similar to the question; no LLM needed.
 
-    It abstains when no sentence reaches ``min_score`` cosine similarity, rather than
-    returning loosely related text. Further sentences are added while they score
-    within ``margin`` of the best one, up to ``max_sentences``, in document order.
+    No sentence reaching ``min_score`` cosine similarity means abstaining. Further
+    sentences are added while they score within ``margin`` of the best one, up to
+    ``max_sentences``, in document order. Then ``abstention`` (a trained
+    :class:`~rag.abstain.AbstentionModel`) judges whether the evidence answers the
+    question at all, on more than cosine: words of the question missing from the
+    passages, an answer of the wrong kind (no number for "how many"). Its confidence
+    is the Answer's ``score``; below ``min_confidence`` (default: the model's own
+    threshold) the answer abstains. With ``abstention=None`` cosine alone decides.
     """
 
     def __init__(
@@ -157,24 +187,52 @@ class ExtractiveAnswerer:
         min_score: float = 0.3,
         max_sentences: int = 3,
         margin: float = 0.1,
+        abstention: AbstentionModel | None = None,
+        min_confidence: float | None = None,
         cache_size: int = 50_000,
     ) -> None:
+        if abstention is None and min_confidence is not None:
+            raise ValueError("min_confidence needs an abstention model")
         self.embeddings = embeddings
         self.min_score = min_score
         self.max_sentences = max_sentences
         self.margin = margin
+        self.abstention = abstention
+        if abstention is not None and min_confidence is None:
+            min_confidence = abstention.threshold
+        self.min_confidence = min_confidence
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
     def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
+        reading = self.read(question, passages, context)
+        score = reading.best if reading.sentences else None
+        if reading.picked and self.abstention is not None:
+            score = self.abstention.confidence(reading.evidence(question, passages))
+        elif reading.sentences and self.abstention is not None:
+            score = 0.0  # no usable sentence: on the model's scale, no confidence at all
+        if not reading.picked or (self.abstention is not None and score < self.min_confidence):
+            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=score)
+        sentences, picked = reading.sentences, reading.picked
+        source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
+        order = sorted(picked, key=lambda i: (source_rank[sentences[i].source], sentences[i].start))
+        citations = [
+            Citation(n, s.source, s.text, s.start, s.end, s.passage.id, picked[i])
+            for n, (i, s) in enumerate(((i, sentences[i]) for i in order), start=1)
+        ]
+        text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
+        return Answer(question, text, citations, abstained=False, passages=passages, score=score)
+
+    def read(self, question: str, passages: list[Passage], context: str = "") -> Reading:
+        """The passages' sentences scored against the question, and the ones to answer
+        with: up to ``max_sentences`` for the whole question, plus the best one for each
+        part of a compound one ("what does X ask, and how did Y react?")."""
         sentences = passage_sentences(passages)
         if not sentences:
-            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+            return Reading([], {}, -1.0)
         vectors = self._sentence_vectors(sentences)
-        picked: dict[int, float] = {}  # sentence -> its best score over the questions asked
+        picked: dict[int, float] = {}
         best = -1.0
-        # The whole question picks up to max_sentences; each part of a compound question
-        # ("what does X ask, and how did Y react?") adds its own best sentence.
         for n, asked in enumerate([question, *question_parts(question)]):
             scores = vectors @ self._query_vector(asked, context)
             top = float(scores.max())
@@ -183,16 +241,7 @@ class ExtractiveAnswerer:
             for i in np.argsort(-scores)[: self.max_sentences if n == 0 else 1]:
                 if scores[i] >= floor:
                     picked[int(i)] = max(picked.get(int(i), -1.0), float(scores[i]))
-        if not picked:
-            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=best)
-        source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
-        order = sorted(picked, key=lambda i: (source_rank[sentences[i].source], sentences[i].start))
-        citations = [
-            Citation(n, s.source, s.text, s.start, s.end, s.passage.id, picked[i])
-            for n, (i, s) in enumerate(((i, sentences[i]) for i in order), start=1)
-        ]
-        text = " ".join(attach_marker(c.quote, c.marker) for c in citations)
-        return Answer(question, text, citations, abstained=False, passages=passages, score=best)
+        return Reading(sentences, picked, best)
 
     def _query_vector(self, question: str, context: str) -> np.ndarray:
         """The question's vector; for a follow-up, nudged towards the earlier questions

@@ -10,14 +10,14 @@ import string
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from rag.answer import Answer
+from rag.answer import Answer, ExtractiveAnswerer
 from rag.bm25 import BM25
 from rag.config import PROJECT_ROOT, Settings
 from rag.datasets import DATA_DIR, GOLD, Dataset, EvalQuestion, load_dataset
@@ -304,6 +304,32 @@ def summarize(results: list[QuestionResult], k: int) -> dict[str, float | int | 
     return metrics
 
 
+CURVE = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
+"""Thresholds the abstention trade-off is reported at."""
+
+
+def abstention_curve(
+    scores: Sequence[float | None], answerable: Sequence[bool], thresholds: Iterable[float] = CURVE
+) -> list[dict[str, float | None]]:
+    """Abstention precision and recall, and the share of answerable questions refused,
+    had the answerer abstained below each threshold (a None score always abstains:
+    there was nothing to answer with)."""
+    score = np.array([-np.inf if s is None else s for s in scores], dtype=float)
+    can = np.array(answerable, dtype=bool)
+    rows = []
+    for threshold in sorted(set(thresholds)):
+        abstain = score < threshold
+        rows.append(
+            {
+                "threshold": float(threshold),
+                "abstention_precision": _share(list(~can[abstain])),
+                "abstention_recall": _share(list(abstain[~can])),
+                "wrong_abstention_rate": _share(list(abstain[can])),
+            }
+        )
+    return rows
+
+
 @dataclass
 class EvalRun:
     """One evaluation: the dataset, per-question results and metrics by split and type."""
@@ -383,7 +409,12 @@ def evaluate(
     index_dir = DATA_DIR / "index" / dataset
     rag = RAG(base.model_copy(update={"index_dir": index_dir}))
     result = run(rag, data, progress=progress)
-    report = write_report(result, out_dir or REPORTS / dataset, min_score=base.min_score)
+    answerer = rag.answerer
+    if isinstance(answerer, ExtractiveAnswerer) and answerer.abstention is not None:
+        threshold = ("RAG_MIN_CONFIDENCE", answerer.min_confidence)
+    else:
+        threshold = ("RAG_MIN_SCORE", base.min_score)
+    report = write_report(result, out_dir or REPORTS / dataset, threshold=threshold)
     return result, report
 
 

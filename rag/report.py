@@ -48,18 +48,18 @@ def cell(text: str, limit: int = 300) -> str:
     return text.replace("|", "\\|")
 
 
-def write(run: EvalRun, out_dir: Path, min_score: float | None = None) -> Path:
+def write(run: EvalRun, out_dir: Path, threshold: tuple[str, float] | None = None) -> Path:
     """Write ``metrics.json``, ``report.md``, ``scores.png`` and ``by_type.png`` to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     data = run.to_json()
     (out_dir / "metrics.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
-    plot_scores(run.results, out_dir / "scores.png", min_score)
+    plot_scores(run.results, out_dir / "scores.png", threshold)
     plot_by_type(data["by_type"], out_dir / "by_type.png")
-    (out_dir / "report.md").write_text(markdown(run, data))
+    (out_dir / "report.md").write_text(markdown(run, data, threshold))
     return out_dir / "report.md"
 
 
-def markdown(run: EvalRun, data: dict) -> str:
+def markdown(run: EvalRun, data: dict, threshold: tuple[str, float] | None = None) -> str:
     k = run.k
     columns = [c for c in ("test", "dev", "all") if c in data["metrics"]]
     overall = data["metrics"]["all"]
@@ -118,10 +118,13 @@ def markdown(run: EvalRun, data: dict) -> str:
         "",
         "## Where an abstention threshold belongs",
         "",
-        "The answerer's evidence score (`Answer.score`) for answerable and unanswerable "
-        "questions; the line is the current `RAG_MIN_SCORE`.",
+        "The answerer's evidence score (`Answer.score`: the abstention model's confidence, "
+        "or with `RAG_ABSTENTION=cosine` the best sentence's cosine similarity) for "
+        "answerable and unanswerable questions; the line is the threshold in use.",
         "",
         "![score distributions](scores.png)",
+        "",
+        *curve_table(run, threshold),
         "",
         "## Questions, failures first",
         "",
@@ -142,7 +145,35 @@ def markdown(run: EvalRun, data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_scores(results: list[QuestionResult], path: Path, min_score: float | None) -> None:
+def curve_table(run: EvalRun, threshold: tuple[str, float] | None) -> list[str]:
+    """The abstention trade-off had the answerer abstained below each threshold, on the
+    test split when there is one (the row in use in bold)."""
+    from rag.evaluate import CURVE, abstention_curve
+
+    test = [r for r in run.results if r.split == "test"] or run.results
+    if all(r.answerable for r in test):
+        return ["(No unanswerable questions here: no abstention trade-off to show.)"]
+    used = threshold[1] if threshold else None
+    rows = abstention_curve(
+        [r.score for r in test],
+        [r.answerable for r in test],
+        [*CURVE, *([] if used is None else [used])],
+    )
+    lines = [
+        "| Abstain below | Abstention precision | Abstention recall | Wrong abstentions |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        cells = [f"{r['threshold']:g}", *(fmt(r[k]) for k in list(r)[1:])]
+        if r["threshold"] == used:
+            cells = [f"**{c}**" for c in cells]
+        lines.append(row(*cells))
+    return lines
+
+
+def plot_scores(
+    results: list[QuestionResult], path: Path, threshold: tuple[str, float] | None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -156,8 +187,9 @@ def plot_scores(results: list[QuestionResult], path: Path, min_score: float | No
         scores = [r.score for r in results if r.answerable is answerable and r.score is not None]
         if scores:
             ax.hist(scores, bins=20, range=(-0.1, 1.0), alpha=0.6, label=label, color=color)
-    if min_score is not None:
-        ax.axvline(min_score, color="black", linestyle="--", label=f"RAG_MIN_SCORE = {min_score}")
+    if threshold is not None:
+        name, value = threshold
+        ax.axvline(value, color="black", linestyle="--", label=f"{name} = {value:g}")
     ax.set_xlabel("evidence score (Answer.score)")
     ax.set_ylabel("questions")
     ax.legend()

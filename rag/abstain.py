@@ -1,0 +1,247 @@
+"""Whether the retrieved evidence answers the question: a small logistic model over
+features that cosine similarity alone cannot see.
+
+Cosine similarity cannot tell an on-topic unanswerable question from an answerable one
+("how many square kilometres would Ukraine hand over?" scores 0.54 against the default
+corpus, above several answerable questions). What does tell them apart is whether the
+evidence has what the question asks for: its words (a term of the question found
+nowhere in the passages), and the kind of answer (a number for "how many", a date for
+"when", a name for "who"). :func:`features` measures these; :class:`AbstentionModel`
+weighs them, with weights the project trains itself (``evals/train_abstention.py``, on
+SQuAD v1.1 train) and ships in ``rag/abstention.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = Path(__file__).with_name("abstention.json")
+
+FEATURES = (
+    "cosine",
+    "passage_cosine",
+    "answer_coverage",
+    "passage_coverage",
+    "retrieved_coverage",
+    "specific_missing",
+    "type_found",
+    "type_missing",
+)
+"""What :func:`features` returns, in order (the model's inputs)."""
+
+_WORD = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*")
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom whose why will with would you your yours
+    yourself yourselves also according among many much one ones said say says thing things
+    well get got kind name named called type""".split()
+)
+"""Words that say nothing about what a question is about."""
+
+_NUMBER_WORDS = frozenset(
+    """zero two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
+    ninety hundred thousand million billion trillion dozen dozens hundreds thousands millions
+    billions half percent per cent""".split()
+)
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_DATE_WORDS = _MONTHS | frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow week
+    weeks month months year years decade decades century centuries spring summer autumn
+    winter""".split()
+)
+_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
+
+_EXPECTS = (
+    (
+        "number",
+        r"\bhow (many|much|long|far|old|often|large|big|high|tall)\b"
+        r"|\bwhat (percentage|number|amount)\b",
+    ),
+    ("date", r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade)\b"),
+    ("name", r"\bwho(m|se)?\b|\bwhere\b|\bwhich (country|city|company|person|team|party)\b"),
+)
+"""Question patterns and the kind of answer they expect, first match wins."""
+
+
+def stem(word: str) -> str:
+    """A crude suffix strip, enough to match "guarantees" with "guarantee" and "ceded"
+    with "cede"."""
+    word = word.lower()
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def terms(text: str) -> set[str]:
+    """The content words of ``text``, stemmed: no stop words, no single letters."""
+    return {stem(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOP_WORDS}
+
+
+def specific_terms(question: str) -> set[str]:
+    """Numbers and capitalised words after the first: names and figures a question
+    is about, which evidence that answers it almost always repeats."""
+    words = _WORD.findall(question)
+    return {
+        stem(w)
+        for i, w in enumerate(words)
+        if w.lower() not in STOP_WORDS and (w[0].isdigit() or (i > 0 and w[0].isupper()))
+    }
+
+
+def expected_kind(question: str) -> str | None:
+    """``"number"``, ``"date"`` or ``"name"``: the kind of answer a question asks for."""
+    for kind, pattern in _EXPECTS:
+        if re.search(pattern, question, re.IGNORECASE):
+            return kind
+    return None
+
+
+def has_kind(kind: str, sentences: list[str], question: str) -> bool:
+    """Whether ``sentences`` hold an answer of ``kind`` that the question does not
+    already contain (a year in the question is not the answer to "when")."""
+    asked = {w.lower() for w in _WORD.findall(question)}
+    for sentence in sentences:
+        words = _WORD.findall(sentence)
+        for i, word in enumerate(words):
+            if word.lower() in asked:
+                continue
+            if kind == "number" and _is_quantity(words, i):
+                return True
+            if kind == "date" and (_YEAR.match(word) or word.lower() in _DATE_WORDS):
+                return True
+            # a name: a capitalised word that is not merely the first of its sentence
+            if kind == "name" and i > 0 and word[0].isupper() and word.lower() not in STOP_WORDS:
+                return True
+    return False
+
+
+def _is_quantity(words: list[str], i: int) -> bool:
+    """A count or amount, not a year or the day of a date ("November 19")."""
+    word = words[i].lower()
+    if word in _NUMBER_WORDS:
+        return True
+    after_month = i > 0 and words[i - 1].lower() in _MONTHS
+    return word[0].isdigit() and not _YEAR.match(word) and not after_month
+
+
+def _share(wanted: set[str], found: set[str]) -> float:
+    return len(wanted & found) / len(wanted) if wanted else 1.0
+
+
+def features(
+    question: str,
+    answer: list[str],
+    passage: str,
+    retrieved: list[str],
+    cosine: float,
+    passage_cosine: float,
+) -> np.ndarray:
+    """The model's inputs (:data:`FEATURES`) for one question and its evidence.
+
+    ``answer`` is the sentences the answerer picked, ``passage`` the passage holding the
+    best of them, ``retrieved`` every retrieved passage's text; ``cosine`` is the best
+    sentence's similarity to the question and ``passage_cosine`` the best passage's.
+    """
+    wanted = terms(question)
+    evidence = " ".join(answer)
+    everything = terms(" ".join(retrieved))
+    specific = specific_terms(question)
+    kind = expected_kind(question)
+    found = kind is not None and has_kind(kind, answer, question)
+    return np.array(
+        [
+            cosine,
+            passage_cosine,
+            _share(wanted, terms(evidence)),
+            _share(wanted, terms(passage)),
+            _share(wanted, everything),
+            min(len(specific - everything), 2) / 2,
+            float(found),
+            float(kind is not None and not found),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """Logistic regression on standardised :data:`FEATURES`: ``confidence`` is the
+    probability that the evidence answers the question; below ``threshold``, abstain.
+
+    Example:
+        >>> model = AbstentionModel.load()
+        >>> 0.0 <= model.confidence(np.zeros(len(FEATURES))) <= 1.0
+        True
+    """
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    trained_on: str = ""
+
+    def confidence(self, x: np.ndarray) -> float:
+        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(1 / (1 + np.exp(-(z @ np.asarray(self.weights) + self.bias))))
+
+    @classmethod
+    def fit(
+        cls, x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, trained_on: str = ""
+    ) -> AbstentionModel:
+        """Weights that maximise the L2-penalised likelihood (Newton's method, which
+        converges in a few steps on a handful of features)."""
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0
+        z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+        w = np.zeros(z.shape[1])
+        penalty = np.diag([l2] * (z.shape[1] - 1) + [0.0])  # the bias is not penalised
+        for _ in range(50):
+            p = 1 / (1 + np.exp(-z @ w))
+            gradient = z.T @ (p - y) + penalty @ w
+            hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+            step = np.linalg.solve(hessian, gradient)
+            w -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return cls(
+            FEATURES,
+            tuple(mean.tolist()),
+            tuple(scale.tolist()),
+            tuple(w[:-1].tolist()),
+            float(w[-1]),
+            0.5,
+            trained_on,
+        )
+
+    def with_threshold(self, threshold: float) -> AbstentionModel:
+        return AbstentionModel(**{**asdict(self), "threshold": threshold})
+
+    def save(self, path: Path = WEIGHTS) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS) -> AbstentionModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        if model.features != FEATURES:
+            raise ValueError(f"{path} was trained on other features: retrain it")
+        return model

@@ -1,0 +1,135 @@
+"""Calibrated abstention: features beyond cosine, a trained model, and its use in answers."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import RAG
+from rag.abstain import (
+    FEATURES,
+    WEIGHTS,
+    AbstentionModel,
+    expected_kind,
+    features,
+    has_kind,
+    specific_terms,
+    terms,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many soldiers would Ukraine keep?", "number"),
+        ("What percentage of the vote did she win?", "number"),
+        ("When did Reuters report the outline?", "date"),
+        ("In what year was the treaty signed?", "date"),
+        ("What does the treaty say about years of service?", None),
+        ("Who drafted the outline?", "name"),
+        ("Where were the talks held?", "name"),
+        ("What would Ukraine receive?", None),
+    ],
+)
+def test_a_question_expects_the_kind_of_answer_it_asks_for(question: str, kind: str) -> None:
+    assert expected_kind(question) == kind
+
+
+def test_a_number_counts_only_when_the_question_does_not_already_have_it() -> None:
+    assert has_kind("number", ["The army would shrink to 600,000 troops."], "How many troops?")
+    assert not has_kind("number", ["It has 600,000 troops."], "How many of the 600,000 remain?")
+
+
+def test_years_and_days_of_dates_are_not_quantities() -> None:
+    assert not has_kind("number", ["Reuters reported it on November 19, 2025."], "How many?")
+
+
+def test_a_date_is_a_year_month_or_day_word() -> None:
+    assert has_kind("date", ["Talks resume in March."], "When do talks resume?")
+    assert has_kind("date", ["The pact dates from 1994."], "When was the pact signed?")
+    assert not has_kind("date", ["Talks will resume soon."], "When do talks resume?")
+
+
+def test_a_name_is_a_capitalised_word_after_the_first_of_its_sentence() -> None:
+    assert has_kind("name", ["The outline was drafted by Washington."], "Who drafted it?")
+    assert not has_kind("name", ["Officials drafted the outline."], "Who drafted it?")
+
+
+def test_stop_words_are_not_terms_and_word_forms_match() -> None:
+    assert terms("What are the guarantees of the plan?") == terms("guarantee plans")
+    assert terms("ceded") == terms("cede") == terms("ceding")
+
+
+def test_names_and_numbers_of_a_question_are_specific() -> None:
+    assert specific_terms("Did Hungary offer 40 tanks to Kyiv?") == {"hungary", "40", "kyiv"}
+
+
+def test_features_see_question_terms_missing_from_the_passages() -> None:
+    passage = "The outline would ask Kyiv to cede territory for security guarantees."
+    answerable = features(
+        "What would Kyiv get for territory?", [passage], passage, [passage], 0.6, 0.6
+    )
+    missing = features(
+        "How many square kilometres would Hungary take?", [passage], passage, [passage], 0.6, 0.6
+    )
+    at = FEATURES.index
+    assert missing[at("retrieved_coverage")] < answerable[at("retrieved_coverage")]
+    assert missing[at("specific_missing")] > answerable[at("specific_missing")]
+    assert missing[at("type_missing")] == 1.0
+
+
+def test_fit_learns_which_way_a_feature_points() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(FEATURES)))
+    y = (x[:, 2] + 0.3 * rng.normal(size=400) > 0).astype(float)
+    model = AbstentionModel.fit(x, y)
+    high, low = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    high[2], low[2] = 2.0, -2.0
+    assert model.confidence(high) > 0.9 > 0.1 > model.confidence(low)
+
+
+def test_a_model_survives_saving_and_loading(tmp_path: Path) -> None:
+    model = AbstentionModel.load().with_threshold(0.42)
+    model.save(tmp_path / "m.json")
+    assert AbstentionModel.load(tmp_path / "m.json") == model
+
+
+def test_weights_trained_on_other_features_are_refused(tmp_path: Path) -> None:
+    text = WEIGHTS.read_text().replace('"cosine"', '"something_else"', 1)
+    (tmp_path / "m.json").write_text(text)
+    with pytest.raises(ValueError, match="other features"):
+        AbstentionModel.load(tmp_path / "m.json")
+
+
+def test_the_shipped_model_is_small_and_has_an_operating_point() -> None:
+    model = AbstentionModel.load()
+    assert WEIGHTS.stat().st_size < 4096
+    assert 0.0 < model.threshold < 1.0
+    assert "SQuAD v1.1 train" in model.trained_on
+
+
+def test_an_on_topic_unanswerable_question_abstains(default_rag: RAG) -> None:
+    """Cosine alone scores this one above several answerable questions (issue 4)."""
+    found = default_rag.answer("How many square kilometres would Ukraine hand over?")
+    assert found.abstained
+    assert found.score is not None and found.score < default_rag.answerer.min_confidence
+
+
+def test_the_answer_score_is_the_models_confidence(default_rag: RAG) -> None:
+    found = default_rag.answer("What would Ukraine receive in exchange for ceding territory?")
+    assert not found.abstained
+    assert default_rag.answerer.min_confidence <= found.score <= 1.0
+
+
+def test_cosine_abstention_is_still_available(default_rag: RAG) -> None:
+    cosine = RAG(default_rag.settings.model_copy(update={"abstention": "cosine"}))
+    found = cosine.answer("What would Ukraine receive in exchange for ceding territory?")
+    assert cosine.answerer.abstention is None
+    assert found.score == max(c.score for c in found.citations)
+
+
+def test_min_confidence_without_the_model_is_rejected() -> None:
+    from rag.config import Settings
+
+    with pytest.raises(ValueError, match="RAG_ABSTENTION=model"):
+        Settings(abstention="cosine", min_confidence=0.5)
