@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.judge import STOPWORDS, content_terms, stem
+
 WEIGHTS = Path(__file__).with_name("abstention.json")
 
 FEATURES = (
@@ -35,19 +37,6 @@ FEATURES = (
 """What :func:`features` returns, in order (the model's inputs)."""
 
 _WORD = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*")
-
-STOP_WORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom whose why will with would you your yours
-    yourself yourselves also according among many much one ones said say says thing things
-    well get got kind name named called type""".split()
-)
-"""Words that say nothing about what a question is about."""
 
 _NUMBER_WORDS = frozenset(
     """zero two three four five six seven eight nine ten eleven twelve thirteen fourteen
@@ -77,32 +66,15 @@ _EXPECTS = (
 """Question patterns and the kind of answer they expect, first match wins."""
 
 
-def stem(word: str) -> str:
-    """A crude suffix strip, enough to match "guarantees" with "guarantee" and "ceded"
-    with "cede"."""
-    word = word.lower()
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    for suffix in ("ing", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
-
-
-def terms(text: str) -> set[str]:
-    """The content words of ``text``, stemmed: no stop words, no single letters."""
-    return {stem(w) for w in _WORD.findall(text) if len(w) > 1 and w.lower() not in STOP_WORDS}
-
-
 def specific_terms(question: str) -> set[str]:
     """Numbers and capitalised words after the first: names and figures a question
-    is about, which evidence that answers it almost always repeats."""
-    words = _WORD.findall(question)
+    is about, which evidence that answers it almost always repeats (split into words as
+    :func:`rag.judge.content_terms` splits the evidence: "600,000" is "600" and "000")."""
+    words = re.findall(r"\w+", question)
     return {
-        stem(w)
+        stem(w.lower())
         for i, w in enumerate(words)
-        if w.lower() not in STOP_WORDS and (w[0].isdigit() or (i > 0 and w[0].isupper()))
+        if w.lower() not in STOPWORDS and (w[0].isdigit() or (i > 0 and w[0].isupper()))
     }
 
 
@@ -128,7 +100,7 @@ def has_kind(kind: str, sentences: list[str], question: str) -> bool:
             if kind == "date" and (_YEAR.match(word) or word.lower() in _DATE_WORDS):
                 return True
             # a name: a capitalised word that is not merely the first of its sentence
-            if kind == "name" and i > 0 and word[0].isupper() and word.lower() not in STOP_WORDS:
+            if kind == "name" and i > 0 and word[0].isupper() and word.lower() not in STOPWORDS:
                 return True
     return False
 
@@ -160,9 +132,9 @@ def features(
     best of them, ``retrieved`` every retrieved passage's text; ``cosine`` is the best
     sentence's similarity to the question and ``passage_cosine`` the best passage's.
     """
-    wanted = terms(question)
+    wanted = content_terms(question)
     evidence = " ".join(answer)
-    everything = terms(" ".join(retrieved))
+    everything = content_terms(" ".join(retrieved))
     specific = specific_terms(question)
     kind = expected_kind(question)
     found = kind is not None and has_kind(kind, answer, question)
@@ -170,8 +142,8 @@ def features(
         [
             cosine,
             passage_cosine,
-            _share(wanted, terms(evidence)),
-            _share(wanted, terms(passage)),
+            _share(wanted, content_terms(evidence)),
+            _share(wanted, content_terms(passage)),
             _share(wanted, everything),
             min(len(specific - everything), 2) / 2,
             float(found),
