@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="Further sentences must score within this margin of the best one.",
     )
 
+    unsupported: Literal["drop", "flag"] = Field(
+        "drop",
+        description="A generated sentence its cited passage does not support: `drop` it, "
+        "or `flag` it (shown as not verified, without a citation).",
+    )
+
     max_question_chars: int = Field(
         2000, gt=0, le=100_000, description="Longer questions are refused with a message."
     )

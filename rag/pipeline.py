@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
@@ -22,9 +22,13 @@ from rag.config import Settings
 from rag.conversation import Asked, Turn, earlier_questions
 from rag.embed import SentenceEmbeddings, cache_dir
 from rag.formats import UnreadableFile, read_file
+from rag.generate import LLMAnswerer
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 from rag.store import IndexedSource, Store, open_client
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 class IndexBusy(RuntimeError):
@@ -39,6 +43,10 @@ class RAG:
         >>> r.ingest()          # index docs/ (re-running changes only what changed)
         >>> a = r.answer("What would Ukraine get in return?")
         >>> a.text, a.citations[0].quote
+
+    ``answerer`` replaces the extractive answerer (see :class:`rag.answer.Answerer`);
+    ``llm``, any LangChain chat model, answers with generated text whose every sentence
+    is checked against the passage it cites (:mod:`rag.generate`).
     """
 
     def __init__(
@@ -46,11 +54,20 @@ class RAG:
         settings: Settings | None = None,
         *,
         answerer: Answerer | None = None,
+        llm: BaseChatModel | None = None,
         **overrides: Any,
     ) -> None:
         if settings is not None and overrides:
             raise ValueError("pass either settings or keyword overrides, not both")
+        if answerer is not None and llm is not None:
+            raise ValueError("pass either an answerer or an llm (which makes one), not both")
         self.settings = settings or Settings(**overrides)
+        if llm is not None:
+            answerer = LLMAnswerer(
+                llm,
+                max_sentences=self.settings.max_sentences,
+                unsupported=self.settings.unsupported,
+            )
         self._answerer = answerer
         self._documents: tuple[str, dict[str, int]] | None = None
 
