@@ -93,6 +93,9 @@ class Answer:
     rewritten: str | None = None
     """The question as rewritten from the conversation to retrieve with (a follow-up
     such as "and what did Europe think of it?"); None when it was asked on its own."""
+    note: str | None = None
+    """Said beside the answer: e.g. that the language model was down, so the sources
+    are quoted directly."""
 
     def __str__(self) -> str:
         if not self.citations:

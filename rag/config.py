@@ -102,6 +102,19 @@ class Settings(BaseSettings):
         description="Further sentences must score within this margin of the best one.",
     )
 
+    # --- Generative answers (optional; default: extractive, offline) ---
+    llm: str = Field(
+        "extractive",
+        pattern=r"^(extractive|(openai|ollama):.+)$",
+        description="Who writes answers: `extractive` (quotes, no model), `openai:<model>` "
+        "(any OpenAI-compatible server) or `ollama:<model>`.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Address of the LLM server, e.g. `http://127.0.0.1:8080/v1`."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key of the LLM server.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) of a failed call.")
     unsupported: Literal["drop", "flag"] = Field(
         "drop",
         description="A generated sentence its cited passage does not support: `drop` it, "
@@ -172,6 +185,12 @@ class Settings(BaseSettings):
     def _confidence_needs_the_model(self) -> Settings:
         if self.min_confidence is not None and self.abstention != "model":
             raise ValueError("RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=model")
+        return self
+
+    @model_validator(mode="after")
+    def _llm_options_need_an_llm(self) -> Settings:
+        if self.llm == "extractive" and (self.llm_base_url or self.llm_api_key):
+            raise ValueError("RAG_LLM_BASE_URL and RAG_LLM_API_KEY need RAG_LLM (openai:/ollama:)")
         return self
 
     @model_validator(mode="after")

@@ -22,13 +22,13 @@ from rag.config import Settings
 from rag.conversation import Asked, Turn, earlier_questions
 from rag.embed import SentenceEmbeddings, cache_dir
 from rag.formats import UnreadableFile, read_file
-from rag.generate import LLMAnswerer
+from rag.generate import LLMAnswerer, chat_model
 from rag.ingest import IngestReport, Splitter, load
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 from rag.store import IndexedSource, Store, open_client
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from langchain_core.language_models import LanguageModelLike
 
 
 class IndexBusy(RuntimeError):
@@ -54,7 +54,7 @@ class RAG:
         settings: Settings | None = None,
         *,
         answerer: Answerer | None = None,
-        llm: BaseChatModel | None = None,
+        llm: LanguageModelLike | None = None,
         **overrides: Any,
     ) -> None:
         if settings is not None and overrides:
@@ -62,13 +62,8 @@ class RAG:
         if answerer is not None and llm is not None:
             raise ValueError("pass either an answerer or an llm (which makes one), not both")
         self.settings = settings or Settings(**overrides)
-        if llm is not None:
-            answerer = LLMAnswerer(
-                llm,
-                max_sentences=self.settings.max_sentences,
-                unsupported=self.settings.unsupported,
-            )
         self._answerer = answerer
+        self._llm = llm
         self._documents: tuple[str, dict[str, int]] | None = None
 
     @cached_property
@@ -81,16 +76,24 @@ class RAG:
 
     @cached_property
     def answerer(self) -> Answerer:
+        """The answerer given, else the one the settings make: extractive, or a language
+        model (``llm`` or ``RAG_LLM``) that falls back to the extractive one when down."""
         if self._answerer is not None:
             return self._answerer
         s = self.settings
-        return ExtractiveAnswerer(
+        extractive = ExtractiveAnswerer(
             self.embeddings,
             min_score=s.min_score,
             max_sentences=s.max_sentences,
             margin=s.sentence_margin,
             abstention=AbstentionModel.load() if s.abstention == "model" else None,
             min_confidence=s.min_confidence,
+        )
+        llm = self._llm or chat_model(s)
+        if llm is None:
+            return extractive
+        return LLMAnswerer(
+            llm, max_sentences=s.max_sentences, unsupported=s.unsupported, fallback=extractive
         )
 
     @cached_property

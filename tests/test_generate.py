@@ -8,7 +8,16 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from rag import RAG
-from rag.generate import UNVERIFIED, LLMAnswerer, claims, prompt, verified_answer
+from rag.config import Settings
+from rag.generate import (
+    FALLBACK_NOTE,
+    UNVERIFIED,
+    LLMAnswerer,
+    chat_model,
+    claims,
+    prompt,
+    verified_answer,
+)
 from rag.retrieve import Passage
 
 FERRY = Passage(
@@ -141,3 +150,62 @@ def test_rag_answers_through_any_chat_model(default_rag: RAG) -> None:
 def test_an_answerer_and_an_llm_together_are_rejected() -> None:
     with pytest.raises(ValueError, match="either an answerer or an llm"):
         RAG(answerer=LLMAnswerer(scripted()), llm=scripted())
+
+
+class Unreachable(GenericFakeChatModel):
+    """A chat model whose server is down: every call fails as a client would."""
+
+    def _generate(self, *args, **kwargs):
+        raise ConnectionError("connection refused")
+
+
+def test_a_model_that_is_down_falls_back_to_the_extractive_answer(default_rag: RAG) -> None:
+    rag = RAG(default_rag.settings, llm=Unreachable(messages=iter(())))
+    answer = rag.answer("What would Ukraine receive in exchange for ceding territory?")
+    assert not answer.abstained and answer.citations
+    assert answer.note == FALLBACK_NOTE.format(error="ConnectionError")
+
+
+def test_streaming_from_a_model_that_is_down_falls_back_too(default_rag: RAG) -> None:
+    rag = RAG(default_rag.settings, llm=Unreachable(messages=iter(())))
+    (answer,) = rag.stream("What would Ukraine receive in exchange for ceding territory?")
+    assert answer.citations and answer.note is not None
+
+
+def test_without_a_fallback_the_error_reaches_the_caller() -> None:
+    with pytest.raises(ConnectionError):
+        LLMAnswerer(Unreachable(messages=iter(())))("When?", PASSAGES)
+
+
+def test_the_extractive_setting_makes_no_model() -> None:
+    assert chat_model(Settings()) is None
+
+
+def test_an_openai_compatible_server_is_reached_at_its_base_url() -> None:
+    settings = Settings(llm="openai:gemma-3-270m", llm_base_url="http://127.0.0.1:9/v1")
+    model = chat_model(settings)
+    assert (model.model_name, str(model.openai_api_base)) == (
+        "gemma-3-270m",
+        "http://127.0.0.1:9/v1",
+    )
+    assert model.temperature == 0 and model.max_retries == settings.llm_retries
+
+
+def test_a_missing_extra_says_what_to_install(monkeypatch) -> None:
+    def missing(name: str):
+        raise ImportError(name)
+
+    monkeypatch.setattr("rag.generate.importlib.import_module", missing)
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[ollama\]'"):
+        chat_model(Settings(llm="ollama:llama3"))
+
+
+@pytest.mark.parametrize("value", ["gpt-4", "openai:", "llamacpp"])
+def test_an_unknown_llm_setting_is_rejected(value: str) -> None:
+    with pytest.raises(ValueError, match="llm"):
+        Settings(llm=value)
+
+
+def test_server_options_without_an_llm_are_rejected() -> None:
+    with pytest.raises(ValueError, match="RAG_LLM"):
+        Settings(llm_base_url="http://127.0.0.1:8080/v1")
