@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -238,16 +239,21 @@ def measure_size(
     save: Callable[[], None],
     encode_sample: int | None,
     baseline_reingest: bool,
+    keep: Path | None = None,
 ) -> None:
     """The pipelines at one size, each in its own process and folder, into ``results``
-    (saved after each); then the app's cold start on the index rag built."""
+    (saved after each); then the app's cold start on the index rag built. The folders
+    are temporary unless ``keep`` names where to leave them."""
     from answer_latency import app_cold_start
 
     options = {"encode": {"sample": encode_sample}, "langchain": {"reingest": baseline_reingest}}
-    with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    folders = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="rag-scale-")
+    with folders as tmp:
         for name in pipelines:
             folder = Path(tmp) / name
-            folder.mkdir()
+            folder.mkdir()  # fails for a kept folder already used: measure from scratch
             results[name] = measure(name, size, folder, options.get(name, {}))
             if name == "rag":  # while nothing else runs, on the index rag just built
                 (folder / "empty").mkdir(exist_ok=True)
@@ -355,6 +361,9 @@ def main() -> None:
     parser.add_argument(
         "--pipelines", default=",".join(PIPELINES), help="comma-separated subset to run"
     )
+    parser.add_argument(
+        "--keep", type=Path, help="leave each pipeline's index here (one size per run)"
+    )
     parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--options", type=json.loads, default={}, help=argparse.SUPPRESS)
@@ -383,6 +392,7 @@ def main() -> None:
             save,
             args.encode_sample,
             args.baseline_reingest,
+            args.keep,
         )
         print(table(size, results), end="\n\n", flush=True)
     print(f"figures: {saved}, plot: {RESULTS / 'scale.png'}")
