@@ -46,6 +46,8 @@ EXAMPLES = [
     "How did European diplomats describe the proposal?",
 ]
 REWRITTEN_TITLE = "Follow-up: searched for"
+NOTE_TITLE = "Note"
+"""Title of what is said beside an answer (``Answer.note``: the language model was down)."""
 REWRITTEN_WHY = (
     "This question leans on the conversation, so the passages were searched for with the "
     "earlier questions it follows; the sentences were chosen for the question itself."
@@ -95,11 +97,14 @@ def reply_messages(answer: Answer) -> list[dict]:
     """The answer, then its numbered sources with quotes in a collapsible block, as text.
 
     A follow-up that was rewritten from the conversation is preceded by the question
-    as searched for, titled :data:`REWRITTEN_TITLE`.
+    as searched for, titled :data:`REWRITTEN_TITLE`; a note on the answer (the language
+    model was down) by the note, titled :data:`NOTE_TITLE`.
     """
     messages: list[dict] = []
     if answer.rewritten:
         messages.append(_titled(answer.rewritten, REWRITTEN_TITLE))
+    if answer.note:
+        messages.append(_titled(answer.note, NOTE_TITLE))
     messages.append({"role": "assistant", "content": answer.text})
     if answer.citations:
         sources = "\n\n".join(
@@ -129,6 +134,8 @@ def page_messages(answer: Answer) -> list[dict]:
     if answer.rewritten:
         title = f"{REWRITTEN_TITLE}: {_escape(answer.rewritten)}"
         messages.append(_titled(REWRITTEN_WHY, title))
+    if answer.note:
+        messages.append(_titled(_escape(answer.note), f"{NOTE_TITLE}: {_escape(answer.note)}"))
     messages.append({"role": "assistant", "content": _escape(answer.text)})
     if answer.citations:
         messages.append(
