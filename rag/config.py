@@ -83,10 +83,10 @@ class Settings(BaseSettings):
         le=1.0,
         description="Cosine similarity a sentence needs to be used; below it the answer abstains.",
     )
-    abstention: Literal["model", "cosine"] = Field(
-        "model",
-        description="`model`: a trained model judges whether the evidence answers "
-        "(rag/abstention.json); `cosine`: only RAG_MIN_SCORE decides.",
+    abstention: Literal["cosine", "model"] = Field(
+        "cosine",
+        description="`cosine`: RAG_MIN_SCORE alone decides; `model`: a trained model also "
+        "judges whether the evidence answers (rag/abstention.json; refuses more).",
     )
     min_confidence: float | None = Field(
         None,

@@ -282,7 +282,8 @@ class RAG:
         return PassageRetriever(store=self.store, k=k)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The ``k`` passages nearest to ``question``, best first."""
+        """The ``k`` passages nearest to ``question``, best first: by cosine similarity
+        (``Passage.score``) for dense retrieval, by fused rank for hybrid."""
         return [Passage.from_document(d) for d in self.retriever(k).invoke(question)]
 
     def chain(self) -> Runnable[str | dict[str, Any], Answer]:

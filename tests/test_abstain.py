@@ -102,23 +102,27 @@ def test_the_shipped_model_is_small_and_has_an_operating_point() -> None:
     assert "SQuAD v1.1 train" in model.trained_on
 
 
-def test_an_on_topic_unanswerable_question_abstains(default_rag: RAG) -> None:
+@pytest.fixture(scope="module")
+def modelled(default_rag: RAG) -> RAG:
+    return RAG(default_rag.settings.model_copy(update={"abstention": "model"}))
+
+
+def test_the_model_abstains_on_an_on_topic_unanswerable_question(modelled: RAG) -> None:
     """Cosine alone scores this one above several answerable questions (issue 4)."""
-    found = default_rag.answer("How many square kilometres would Ukraine hand over?")
+    found = modelled.answer("How many square kilometres would Ukraine hand over?")
     assert found.abstained
-    assert found.score is not None and found.score < default_rag.answerer.min_confidence
+    assert found.score is not None and found.score < modelled.answerer.min_confidence
 
 
-def test_the_answer_score_is_the_models_confidence(default_rag: RAG) -> None:
-    found = default_rag.answer("What would Ukraine receive in exchange for ceding territory?")
+def test_with_the_model_the_answer_score_is_its_confidence(modelled: RAG) -> None:
+    found = modelled.answer("What would Ukraine receive in exchange for ceding territory?")
     assert not found.abstained
-    assert default_rag.answerer.min_confidence <= found.score <= 1.0
+    assert modelled.answerer.min_confidence <= found.score <= 1.0
 
 
-def test_cosine_abstention_is_still_available(default_rag: RAG) -> None:
-    cosine = RAG(default_rag.settings.model_copy(update={"abstention": "cosine"}))
-    found = cosine.answer("What would Ukraine receive in exchange for ceding territory?")
-    assert cosine.answerer.abstention is None
+def test_cosine_abstention_is_the_default(default_rag: RAG) -> None:
+    found = default_rag.answer("What would Ukraine receive in exchange for ceding territory?")
+    assert default_rag.answerer.abstention is None
     assert found.score == max(c.score for c in found.citations)
 
 

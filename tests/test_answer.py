@@ -85,10 +85,11 @@ def test_an_empty_index_abstains(make_rag) -> None:
     assert found.abstained and found.passages == []
 
 
-def test_retrieve_returns_passages_best_first_with_offsets(
+def test_dense_retrieve_returns_passages_by_cosine_with_offsets(
     default_rag: RAG, corpus_dir: Path
 ) -> None:
-    passages = default_rag.retrieve(IN_RETURN, k=3)
+    dense = RAG(default_rag.settings.model_copy(update={"retrieval": "dense"}))
+    passages = dense.retrieve(IN_RETURN, k=3)
     assert len(passages) == 3
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     for p in passages:
