@@ -16,6 +16,7 @@ import numpy as np
 from rag.abstain import AbstentionModel, features
 from rag.cite import Citation, attach_marker, format_sources
 from rag.embed import SentenceEmbeddings
+from rag.judge import STOPWORDS
 from rag.retrieve import Passage
 from rag.sentences import sentence_spans
 
@@ -25,6 +26,13 @@ TOO_LONG_TEXT = (
     "The question is too long ({length:,} characters; the limit is {limit:,}, set by "
     "RAG_MAX_QUESTION_CHARS). Please ask a shorter question."
 )
+
+SUBJECT_WORDS = 6
+"""How far into a passage its subject is looked for ("BellSouth Corporation was an
+American telecommunications company ..."): the second hop of :meth:`ExtractiveAnswerer.read`."""
+
+_NAME = re.compile(r"\b[A-Z][\w'-]{2,}")
+"""A capitalised word of three letters or more: part of a name."""
 
 CONTEXT_WEIGHT = 0.1
 """Weight of a follow-up's earlier questions in the vector its sentences are scored by:
@@ -170,6 +178,37 @@ class Reading:
         )
 
 
+def second_hop(
+    question: str,
+    sentences: list[Sentence],
+    scores: np.ndarray,
+    picked: dict[int, float],
+    passages: list[Passage],
+    min_score: float,
+) -> int | None:
+    """The sentence that answers the second half of a two-hop question, if any.
+
+    "When was the writer of Heroin born?": the best sentences say Lou Reed wrote it, but
+    his birth date is in another passage, about Lou Reed, that scores lower. So: the
+    first retrieved passage from a source not yet quoted whose subject (a name in its
+    first :data:`SUBJECT_WORDS` words) the question or the picked sentences name, and
+    whose best sentence reaches ``min_score``, gives that sentence.
+    """
+    quoted = {sentences[i].source for i in picked}
+    named = set(_NAME.findall(" ".join([question, *(sentences[i].text for i in picked)])))
+    for passage in passages:
+        if passage.source in quoted:
+            continue
+        opening = " ".join(passage.text.split()[:SUBJECT_WORDS])
+        subject = {w for w in _NAME.findall(opening) if w.lower() not in STOPWORDS}
+        own = [i for i, s in enumerate(sentences) if s.source == passage.source]
+        if subject & named and own:
+            best = max(own, key=lambda i: scores[i])
+            if scores[best] >= min_score:
+                return best
+    return None
+
+
 class ExtractiveAnswerer:
     """Answers with the passages' sentences most similar to the question; no LLM needed.
 
@@ -229,7 +268,8 @@ class ExtractiveAnswerer:
     def read(self, question: str, passages: list[Passage], context: str = "") -> Reading:
         """The passages' sentences scored against the question, and the ones to answer
         with: up to ``max_sentences`` for the whole question, plus the best one for each
-        part of a compound one ("what does X ask, and how did Y react?")."""
+        part of a compound one ("what does X ask, and how did Y react?"), plus a
+        :func:`second_hop` sentence from a passage about what those name."""
         sentences = passage_sentences(passages)
         if not sentences:
             return Reading([], {}, -1.0)
@@ -244,6 +284,10 @@ class ExtractiveAnswerer:
             for i in np.argsort(-scores)[: self.max_sentences if n == 0 else 1]:
                 if scores[i] >= floor:
                     picked[int(i)] = max(picked.get(int(i), -1.0), float(scores[i]))
+            if n == 0 and picked:
+                hop = second_hop(question, sentences, scores, picked, passages, self.min_score)
+                if hop is not None:
+                    picked[hop] = float(scores[hop])
         return Reading(sentences, picked, best)
 
     def _query_vector(self, question: str, context: str) -> np.ndarray:

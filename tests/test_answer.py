@@ -132,3 +132,31 @@ def test_each_part_of_a_compound_question_gets_its_sentence(default_rag: RAG) ->
     quotes = " ".join(c.quote for c in answer.citations)
     assert "pragmatic exit" in quotes
     assert "risks alienating the government in Kyiv" in quotes
+
+
+SONGS = {
+    "heroin.txt": "Heroin is a song by the Velvet Underground. It was written by Lou Reed.",
+    "reed.txt": "Lou Reed was an American musician. He played guitar in the band and later "
+    "sang on his solo records.",
+    "weather.txt": "Rain fell on the city for most of the week. The harbour stayed calm.",
+}
+
+
+@pytest.fixture
+def songs(make_rag) -> RAG:
+    rag = make_rag(k=3)
+    for name, text in SONGS.items():
+        (rag.settings.corpus_dir / name).write_text(text)
+    rag.ingest()
+    return rag
+
+
+def test_a_two_hop_question_cites_the_passage_about_what_the_first_names(songs: RAG) -> None:
+    found = songs.answer("What instrument did the writer of Heroin play?")
+    assert {c.source for c in found.citations} == {"heroin.txt", "reed.txt"}
+    assert "guitar" in found.text
+
+
+def test_a_passage_nothing_in_the_answer_names_is_not_a_second_hop(songs: RAG) -> None:
+    found = songs.answer("Who wrote the song Heroin?")
+    assert "weather.txt" not in {c.source for c in found.citations}
