@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key of the LLM server.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) of a failed call.")
+    llm_max_tokens: int = Field(
+        400, gt=0, le=32_768, description="Most tokens the model may write per answer."
+    )
     unsupported: Literal["drop", "flag"] = Field(
         "drop",
         description="A generated sentence its cited passage does not support: `drop` it, "

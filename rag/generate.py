@@ -208,11 +208,16 @@ def chat_model(settings: Settings) -> LanguageModelLike | None:
             timeout=settings.llm_timeout,
             max_retries=settings.llm_retries,
             temperature=0,
+            # As `max_tokens` in the request: langchain-openai sends its own limit as
+            # `max_completion_tokens`, which llama.cpp's server ignores (it then wrote
+            # until its context was full: 3,211 tokens, 284 s).
+            extra_body={"max_tokens": settings.llm_max_tokens},
         )
     return package.ChatOllama(
         model=model,
         base_url=settings.llm_base_url,
         temperature=0,
+        num_predict=settings.llm_max_tokens,
         client_kwargs={"timeout": settings.llm_timeout},
     ).with_retry(stop_after_attempt=settings.llm_retries + 1)
 

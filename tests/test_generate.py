@@ -189,6 +189,8 @@ def test_an_openai_compatible_server_is_reached_at_its_base_url() -> None:
         "http://127.0.0.1:9/v1",
     )
     assert model.temperature == 0 and model.max_retries == settings.llm_retries
+    # sent as max_tokens, the field OpenAI-compatible servers such as llama.cpp's read
+    assert model.extra_body == {"max_tokens": settings.llm_max_tokens}
 
 
 def test_a_missing_extra_says_what_to_install(monkeypatch) -> None:
