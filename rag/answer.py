@@ -105,6 +105,13 @@ class Answer:
     """Said beside the answer: e.g. that the language model was down, so the sources
     are quoted directly."""
 
+    @classmethod
+    def sources_dont_say(
+        cls, question: str, passages: list[Passage], score: float | None = None
+    ) -> Answer:
+        """The abstaining answer: :data:`ABSTAIN_TEXT`, no citations."""
+        return cls(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=score)
+
     def __str__(self) -> str:
         if not self.citations:
             return self.text
@@ -248,13 +255,15 @@ class ExtractiveAnswerer:
 
     def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
         reading = self.read(question, passages, context)
+        model = self.abstention
         score = reading.best if reading.sentences else None
-        if reading.picked and self.abstention is not None:
-            score = self.abstention.confidence(reading.evidence(question, passages))
-        elif reading.sentences and self.abstention is not None:
-            score = 0.0  # no usable sentence: on the model's scale, no confidence at all
-        if not reading.picked or (self.abstention is not None and score < self.min_confidence):
-            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=score)
+        if model is not None and reading.sentences:
+            # on the model's scale; with no usable sentence, no confidence at all
+            score = (
+                model.confidence(reading.evidence(question, passages)) if reading.picked else 0.0
+            )
+        if not reading.picked or (model is not None and score < self.min_confidence):
+            return Answer.sources_dont_say(question, passages, score)
         sentences, picked = reading.sentences, reading.picked
         source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
         order = sorted(picked, key=lambda i: (source_rank[sentences[i].source], sentences[i].start))

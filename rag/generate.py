@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer import ABSTAIN_TEXT, Answer, Answerer
+from rag.answer import Answer, Answerer
 from rag.cite import Citation, attach_marker
 from rag.judge import judge
 from rag.retrieve import Passage
@@ -145,7 +145,7 @@ def verified_answer(
     checked = claims(text, passages)
     supported = [c for c in checked if c.supported]
     if not supported:
-        return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages, score=0.0)
+        return Answer.sources_dont_say(question, passages, score=0.0)
     numbers: dict[tuple[int, int, int], int] = {}
     citations: list[Citation] = []
     parts = []
@@ -248,24 +248,24 @@ class LLMAnswerer:
 
     def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
         if not passages:
-            return Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+            return Answer.sources_dont_say(question, passages)
         try:
             reply = self.llm.invoke(prompt(question, passages, context, self.max_sentences))
         except Exception as err:  # whatever the client raises: down, timeout, refused
             return self._fall_back(err, question, passages, context)
-        return verified_answer(question, _text(reply.content), passages, self.unsupported)
+        return verified_answer(question, reply.text, passages, self.unsupported)
 
     def stream(self, question: str, passages: list[Passage], context: str = "") -> Iterator[Answer]:
         """Answers as the model writes: each time a sentence is complete, the verified
         answer so far; the last one is the whole answer, verified."""
         if not passages:
-            yield Answer(question, ABSTAIN_TEXT, abstained=True, passages=passages)
+            yield Answer.sources_dont_say(question, passages)
             return
         text, shown = "", 0
         messages = prompt(question, passages, context, self.max_sentences)
         try:
             for chunk in self.llm.stream(messages):
-                text += _text(chunk.content)
+                text += chunk.text
                 spans = sentence_spans(text)
                 complete = len(spans) - 1  # the last sentence may still grow
                 if complete > shown:
@@ -290,10 +290,3 @@ class LLMAnswerer:
         )
         answer = self.fallback(question, passages, context)
         return replace(answer, note=FALLBACK_NOTE.format(error=type(err).__name__))
-
-
-def _text(content: str | list) -> str:
-    """A message's text (some chat models return a list of content blocks)."""
-    if isinstance(content, str):
-        return content
-    return "".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content)
