@@ -9,6 +9,7 @@ from rag.datasets import EvalQuestion, GoldSpan
 from rag.evaluate import (
     THRESHOLDS,
     EvalRun,
+    abstention_curve,
     check_floors,
     citation_support,
     contains,
@@ -19,6 +20,7 @@ from rag.evaluate import (
     summarize,
     token_f1,
 )
+from rag.report import curve_table
 
 DOC = "Alpha met Beta in Paris. They signed a deal on 3 May. Nobody else came."
 TEXTS = {"doc.txt": DOC}
@@ -167,3 +169,36 @@ def test_the_repository_floors_cover_every_dataset_and_demand_exact_quotes() -> 
     table = tomllib.loads(THRESHOLDS.read_text())
     assert set(table) >= {"default", "squad", "halueval"}
     assert all(table[name]["min"]["all.quote_exactness"] == 1.0 for name in table)
+
+
+def test_the_abstention_curve_counts_what_each_threshold_would_refuse() -> None:
+    scores = [0.9, 0.4, 0.2, None]  # None: nothing to answer with, refused at any threshold
+    answerable = [True, True, False, False]
+    low, high = abstention_curve(scores, answerable, [0.3, 0.5])
+    assert low == {
+        "threshold": 0.3,
+        "abstention_precision": 1.0,
+        "abstention_recall": 1.0,
+        "wrong_abstention_rate": 0.0,
+    }
+    assert high["abstention_precision"] == 2 / 3 and high["wrong_abstention_rate"] == 0.5
+
+
+def test_the_report_shows_the_trade_off_with_the_threshold_in_use_in_bold() -> None:
+    answered = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])], score=0.8)
+    refused = Answer("q", "The sources don't say.", abstained=True, score=0.1)
+    results = [
+        measure(question(), answered, TEXTS, [], 1.0),
+        measure(question(answerable=False), refused, TEXTS, [], 1.0),
+    ]
+    lines = curve_table(EvalRun("demo", 5, results, "index", 1.0), ("RAG_MIN_SCORE", 0.3))
+    assert "| **0.3** | **1.000** | **1.000** | **0.000** |" in lines
+    assert "| 0.95 | 0.500 | 1.000 | 1.000 |" in lines
+
+
+def test_a_set_without_unanswerable_questions_has_no_trade_off_to_show() -> None:
+    answered = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])], score=0.8)
+    run = EvalRun("demo", 5, [measure(question(), answered, TEXTS, [], 1.0)], "index", 1.0)
+    assert curve_table(run, None) == [
+        "(No unanswerable questions here: no abstention trade-off to show.)"
+    ]
