@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument(
         "--check", action="store_true", help="exit 1 when a floor in evals/thresholds.toml breaks"
     )
+    ev.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LLM",
+        help="also answer with this RAG_LLM value (repeatable); reported side by side",
+    )
     args = parser.parse_args(argv)
     try:
         rag = RAG()
@@ -92,13 +99,12 @@ def evaluate_command(args: argparse.Namespace, settings) -> int:
         gold=args.gold or GOLD,
         out_dir=args.out,
         settings=settings,
+        compare=args.compare,
     )
     data = run.to_json()
-    headline = data["metrics"].get("test", data["metrics"]["all"])
-    for key in (
-        "recall@1",
-        f"recall@{run.k}",
-        "mrr",
+    split = "test" if "test" in data["metrics"] else "all"
+    retrieval = ("recall@1", f"recall@{run.k}", "mrr", "bm25_recall@1", f"bm25_recall@{run.k}")
+    answers = (
         "contains_answer",
         "citation_recall",
         "citation_precision",
@@ -106,12 +112,12 @@ def evaluate_command(args: argparse.Namespace, settings) -> int:
         "quote_exactness",
         "abstention_recall",
         "wrong_abstention_rate",
-        "bm25_recall@1",
-        f"bm25_recall@{run.k}",
-        "bm25_mrr",
-    ):
-        value = headline.get(key)
-        print(f"{key:>24}: {'–' if value is None else round(value, 3)}")
+    )
+    for i, answered in enumerate([data, *(other.to_json() for other in run.compared)]):
+        print(f"{split} split, answered by {answered['answerer']}:")
+        for key in (retrieval if i == 0 else ()) + answers:
+            value = answered["metrics"][split].get(key)
+            print(f"{key:>24}: {'–' if value is None else round(value, 3)}")
     print(f"report: {report}")
     if not args.check:
         return 0

@@ -173,6 +173,8 @@ class QuestionResult:
     gold_cited_all: bool
     quotes_exact: int
     latency_ms: float
+    fell_back: bool = False
+    """The language model failed and the extractive answerer answered (``Answer.note``)."""
     failures: list[str] = field(default_factory=list)
 
 
@@ -225,6 +227,7 @@ def measure(
         gold_cited_all=bool(gold_cited) and all(gold_cited),
         quotes_exact=sum(exact),
         latency_ms=latency_ms,
+        fell_back=answer.note is not None,
     )
     result.failures = failures(result)
     return result
@@ -233,6 +236,8 @@ def measure(
 def failures(r: QuestionResult) -> list[str]:
     """Why a question counts as failed; empty when it passed."""
     found = []
+    if r.fell_back:
+        found.append("the language model failed: answered extractively")
     if r.answerable and r.abstained:
         found.append("abstained on an answerable question")
     elif r.answerable and not r.gold_cited_any:
@@ -298,6 +303,7 @@ def summarize(results: list[QuestionResult], k: int) -> dict[str, float | int | 
         "abstention_precision": _share([not r.answerable for r in abstained]),
         "abstention_recall": _share([r.abstained for r in unanswerable]),
         "wrong_abstention_rate": _share([r.abstained for r in answerable]),
+        "fallbacks": sum(r.fell_back for r in results),
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
     }
@@ -339,6 +345,10 @@ class EvalRun:
     results: list[QuestionResult]
     index_report: str
     seconds: float
+    answerer: str = "extractive"
+    """Who answered: a ``RAG_LLM`` value."""
+    compared: list[EvalRun] = field(default_factory=list)
+    """Runs of other answerers on the same questions and index, reported beside this one."""
 
     def metrics(self, keep: Callable[[QuestionResult], bool] = lambda r: True) -> dict:
         return summarize([r for r in self.results if keep(r)], self.k)
@@ -348,6 +358,7 @@ class EvalRun:
         types = sorted({r.type for r in self.results})
         return {
             "dataset": self.dataset,
+            "answerer": self.answerer,
             "k": self.k,
             "seconds": round(self.seconds, 1),
             "index": self.index_report,
@@ -357,6 +368,7 @@ class EvalRun:
             },
             "by_type": {t: self.metrics(lambda r, t=t: r.type == t) for t in types},
             "questions": [asdict(r) for r in self.results],
+            "compared": [run.to_json() for run in self.compared],
         }
 
 
@@ -379,7 +391,12 @@ def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
         ]
         results.append(measure(question, answer, dataset.texts, lexical, latency))
     return EvalRun(
-        dataset.name, k, results, str(index_report).splitlines()[0], time.perf_counter() - started
+        dataset.name,
+        k,
+        results,
+        str(index_report).splitlines()[0],
+        time.perf_counter() - started,
+        answerer=rag.settings.llm,
     )
 
 
@@ -398,17 +415,23 @@ def evaluate(
     out_dir: Path | None = None,
     settings: Settings | None = None,
     progress: bool | None = None,
+    compare: Sequence[str] = (),
 ) -> tuple[EvalRun, Path]:
     """Run one dataset end to end in its own index and write its report.
 
     The index lives under ``evals/data/index/<dataset>`` so evaluating never touches the
-    chat's index, and a second run re-uses the embeddings of the first.
+    chat's index, and a second run re-uses the embeddings of the first. ``compare``
+    names other answerers (``RAG_LLM`` values) asked the same questions on the same index;
+    the report puts their metrics beside those of the settings' own answerer.
     """
     base = settings or Settings()
     data = load_dataset(dataset, limit, seed=seed, gold=gold, corpus_dir=base.corpus_dir)
     index_dir = DATA_DIR / "index" / dataset
     rag = RAG(base.model_copy(update={"index_dir": index_dir}))
     result = run(rag, data, progress=progress)
+    for llm in compare:
+        other = RAG(base.with_llm(llm).model_copy(update={"index_dir": index_dir}))
+        result.compared.append(run(other, data, progress=progress))
     answerer = rag.answerer
     if isinstance(answerer, ExtractiveAnswerer) and answerer.abstention is not None:
         threshold = ("RAG_MIN_CONFIDENCE", answerer.min_confidence)

@@ -67,7 +67,8 @@ def markdown(run: EvalRun, data: dict, threshold: tuple[str, float] | None = Non
         f"# Evaluation: {run.dataset}",
         "",
         f"{overall['questions']} questions ({overall['answerable']} answerable, "
-        f"{overall['unanswerable']} not), k = {k}, {data['seconds']} s. Index: {run.index_report}.",
+        f"{overall['unanswerable']} not), k = {k}, answered by `{run.answerer}`, "
+        f"{data['seconds']} s. Index: {run.index_report}.",
         "",
         "Metric definitions: `evals/README.md`."
         + (
@@ -84,6 +85,7 @@ def markdown(run: EvalRun, data: dict, threshold: tuple[str, float] | None = Non
     for key, label in HEADLINE:
         key, label = key.format(k=k), label.format(k=k)
         lines.append(row(label, *(fmt(data["metrics"][c].get(key)) for c in columns)))
+    lines += answerers_table(run, data, columns[0])
     lines += [
         "",
         "## Retrieval against a plain BM25 on the same chunks",
@@ -128,10 +130,43 @@ def markdown(run: EvalRun, data: dict, threshold: tuple[str, float] | None = Non
         "",
         "## Questions, failures first",
         "",
+        *question_table(run.results),
+    ]
+    for other in run.compared:
+        lines += ["", f"## Questions answered by {other.answerer}, failures first", ""]
+        lines += question_table(other.results)
+    return "\n".join(lines) + "\n"
+
+
+ANSWER_METRICS = [(key, label) for key, label in HEADLINE if "recall@" not in key and key != "mrr"]
+"""What differs between answerers on the same passages: all but retrieval."""
+
+
+def answerers_table(run: EvalRun, data: dict, split: str) -> list[str]:
+    """The answer and citation metrics of each answerer side by side (none when only one
+    answered), on ``split`` (the headline)."""
+    if not run.compared:
+        return []
+    runs = [data, *(other.to_json() for other in run.compared)]
+    names = [f"`{r['answerer']}`" for r in runs]
+    lines = [
+        "",
+        f"## Answerers compared ({split} split, same questions and passages)",
+        "",
+        "| Metric | " + " | ".join(names) + " |",
+        "| --- |" + " ---: |" * len(names),
+    ]
+    for key, label in [*ANSWER_METRICS, ("fallbacks", "Fell back to extractive")]:
+        lines.append(row(label, *(fmt(r["metrics"][split].get(key)) for r in runs)))
+    return lines
+
+
+def question_table(results: list[QuestionResult]) -> list[str]:
+    lines = [
         "| Id | Type | Split | Question | Answer | Citations | Gold | Failure |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in sorted(run.results, key=lambda r: (not r.failures, r.id)):
+    for r in sorted(results, key=lambda r: (not r.failures, r.id)):
         citations = " ".join(
             f"[{c['number']}] {c['source']}:{c['start']}-{c['end']}" for c in r.citations
         )
@@ -142,7 +177,7 @@ def markdown(run: EvalRun, data: dict, threshold: tuple[str, float] | None = Non
             f"| {r.id} | {r.type} | {r.split} | {cell(r.question)} | {cell(r.answer)} | "
             f"{cell(citations)} | {cell(gold, 240)} | {cell('; '.join(r.failures)) or 'ok'} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def curve_table(run: EvalRun, threshold: tuple[str, float] | None) -> list[str]:

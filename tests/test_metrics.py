@@ -20,7 +20,7 @@ from rag.evaluate import (
     summarize,
     token_f1,
 )
-from rag.report import curve_table
+from rag.report import answerers_table, curve_table, markdown
 
 DOC = "Alpha met Beta in Paris. They signed a deal on 3 May. Nobody else came."
 TEXTS = {"doc.txt": DOC}
@@ -202,3 +202,31 @@ def test_a_set_without_unanswerable_questions_has_no_trade_off_to_show() -> None
     assert curve_table(run, None) == [
         "(No unanswerable questions here: no abstention trade-off to show.)"
     ]
+
+
+def test_a_fallback_to_the_extractive_answer_counts_as_a_failure() -> None:
+    fell = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])], note="down")
+    result = measure(question(), fell, TEXTS, [], 1.0)
+    assert result.fell_back and result.failures == [
+        "the language model failed: answered extractively"
+    ]
+    assert summarize([result], 5)["fallbacks"] == 1
+
+
+def test_other_answerers_are_reported_side_by_side_on_the_headline_split() -> None:
+    right = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])])
+    wrong = Answer("q", "Alpha met Beta in Rome [1].", [cite(1, SENTENCES[0])])
+    run = EvalRun("demo", 5, [measure(question(), right, TEXTS, [], 1.0)], "index", 1.0)
+    llm = EvalRun("demo", 5, [measure(question(), wrong, TEXTS, [], 1.0)], "index", 1.0, "openai:m")
+    run.compared.append(llm)
+    lines = answerers_table(run, run.to_json(), "all")
+    assert "| Metric | `extractive` | `openai:m` |" in lines
+    assert "| Citation recall (ALCE) | 1.000 | 0.000 |" in lines
+    assert not any("recall@" in line and "Retrieval" in line for line in lines)
+    assert "## Questions answered by openai:m, failures first" in markdown(run, run.to_json())
+
+
+def test_a_single_answerer_has_no_comparison() -> None:
+    answered = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])])
+    run = EvalRun("demo", 5, [measure(question(), answered, TEXTS, [], 1.0)], "index", 1.0)
+    assert answerers_table(run, run.to_json(), "all") == []
