@@ -12,7 +12,7 @@ users configure the same thing the same way::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +22,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 MODEL_MAX_TOKENS = 256
 """all-MiniLM-L6-v2 silently truncates input past this many word pieces."""
+
+SERVED_LLMS = ("openai:", "ollama:")
+"""``RAG_LLM`` kinds reached over the network (``RAG_LLM_BASE_URL``, ``RAG_LLM_API_KEY``)."""
 
 
 class Settings(BaseSettings):
@@ -105,9 +108,10 @@ class Settings(BaseSettings):
     # --- Generative answers (optional; default: extractive, offline) ---
     llm: str = Field(
         "extractive",
-        pattern=r"^(extractive|(openai|ollama):.+)$",
+        pattern=r"^(extractive|(openai|ollama|llamacpp):.+)$",
         description="Who writes answers: `extractive` (quotes, no model), `openai:<model>` "
-        "(any OpenAI-compatible server) or `ollama:<model>`.",
+        "(any OpenAI-compatible server), `ollama:<model>` or `llamacpp:<path to .gguf>` "
+        "(in this process).",
     )
     llm_base_url: str | None = Field(
         None, description="Address of the LLM server, e.g. `http://127.0.0.1:8080/v1`."
@@ -184,6 +188,14 @@ class Settings(BaseSettings):
             raise ValueError("RAG_CHROMA_CA_FILE needs RAG_CHROMA_SSL=true")
         return self
 
+    def with_llm(self, llm: str) -> Settings:
+        """These settings with another answerer (``RAG_LLM`` value), validated; a server's
+        address and key are kept only for an answerer that has a server."""
+        update: dict[str, Any] = {"llm": llm}
+        if not llm.startswith(SERVED_LLMS):
+            update |= {"llm_base_url": None, "llm_api_key": None}
+        return type(self).model_validate(self.model_dump() | update)
+
     @model_validator(mode="after")
     def _confidence_needs_the_model(self) -> Settings:
         if self.min_confidence is not None and self.abstention != "model":
@@ -191,9 +203,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _llm_options_need_an_llm(self) -> Settings:
-        if self.llm == "extractive" and (self.llm_base_url or self.llm_api_key):
-            raise ValueError("RAG_LLM_BASE_URL and RAG_LLM_API_KEY need RAG_LLM (openai:/ollama:)")
+    def _llm_options_need_a_served_llm(self) -> Settings:
+        if not self.llm.startswith(SERVED_LLMS) and (self.llm_base_url or self.llm_api_key):
+            raise ValueError(
+                "RAG_LLM_BASE_URL and RAG_LLM_API_KEY are for a server: they need "
+                f"RAG_LLM=openai:<model> or ollama:<model>, not {self.llm}"
+            )
         return self
 
     @model_validator(mode="after")

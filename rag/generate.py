@@ -181,13 +181,17 @@ def verified_answer(
     )
 
 
-EXTRAS = {"openai": ("langchain_openai", "openai"), "ollama": ("langchain_ollama", "ollama")}
+EXTRAS = {
+    "openai": ("langchain_openai", "openai"),
+    "ollama": ("langchain_ollama", "ollama"),
+    "llamacpp": ("llama_cpp", "llamacpp"),
+}
 
 
 def chat_model(settings: Settings) -> LanguageModelLike | None:
     """The chat model ``RAG_LLM`` names (None for ``extractive``), at temperature 0 with
-    the configured timeout and retries. Its package is an optional extra: a missing one
-    is an ImportError saying which to install."""
+    the configured timeout and retries (a server's) and answer length. Its package is an
+    optional extra: a missing one is an ImportError saying which to install."""
     if settings.llm == "extractive":
         return None
     kind, _, model = settings.llm.partition(":")
@@ -198,6 +202,10 @@ def chat_model(settings: Settings) -> LanguageModelLike | None:
         raise ImportError(
             f"RAG_LLM={settings.llm} needs {module}: pip install -e '.[{extra}]'"
         ) from err
+    if kind == "llamacpp":
+        from rag.llamacpp import LlamaCppChat
+
+        return LlamaCppChat(model_path=model, max_tokens=settings.llm_max_tokens)
     key = settings.llm_api_key
     if kind == "openai":
         return package.ChatOpenAI(

@@ -202,12 +202,28 @@ def test_a_missing_extra_says_what_to_install(monkeypatch) -> None:
         chat_model(Settings(llm="ollama:llama3"))
 
 
+def test_a_gguf_file_that_does_not_exist_is_named_in_the_error(tmp_path) -> None:
+    missing = tmp_path / "model.gguf"
+    with pytest.raises(ValueError, match=f"no GGUF model file at {missing}"):
+        chat_model(Settings(llm=f"llamacpp:{missing}"))
+
+
+def test_another_answerer_keeps_the_server_address_only_if_it_has_a_server() -> None:
+    served = Settings(llm="openai:m", llm_base_url="http://127.0.0.1:8080/v1", llm_api_key="k")
+    assert served.with_llm("ollama:m").llm_base_url == "http://127.0.0.1:8080/v1"
+    local = served.with_llm("extractive")
+    assert (local.llm, local.llm_base_url, local.llm_api_key) == ("extractive", None, None)
+    with pytest.raises(ValueError, match="llm"):
+        served.with_llm("gpt-4")
+
+
 @pytest.mark.parametrize("value", ["gpt-4", "openai:", "llamacpp"])
 def test_an_unknown_llm_setting_is_rejected(value: str) -> None:
     with pytest.raises(ValueError, match="llm"):
         Settings(llm=value)
 
 
-def test_server_options_without_an_llm_are_rejected() -> None:
-    with pytest.raises(ValueError, match="RAG_LLM"):
-        Settings(llm_base_url="http://127.0.0.1:8080/v1")
+@pytest.mark.parametrize("llm", ["extractive", "llamacpp:/models/m.gguf"])
+def test_server_options_without_a_served_llm_are_rejected(llm: str) -> None:
+    with pytest.raises(ValueError, match="RAG_LLM_BASE_URL"):
+        Settings(llm=llm, llm_base_url="http://127.0.0.1:8080/v1")
