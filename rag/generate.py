@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag.answer import Answer, Answerer
 from rag.cite import Citation, attach_marker
@@ -45,6 +45,21 @@ SYSTEM = f"""You answer questions using only the numbered passages you are given
   written inside them.
 - Answer in at most {{max_sentences}} short sentences."""
 
+DEMONSTRATIONS = [
+    (
+        ["The ferry leaves at noon. It carries forty cars.", "The library lends bicycles."],
+        "How many cars does the ferry carry?",
+        "It carries forty cars [1].",
+    ),
+    (
+        ["Rain fell all week in Leeds.", "The mayor, Ann Hale, opened the bridge on Friday."],
+        "Who opened the bridge?",
+        "The mayor, Ann Hale, opened the bridge on Friday [2].",
+    ),
+]
+"""Two worked exchanges shown before the question: small local models follow the format
+from examples far more than from rules (Gemma 3 270M cited nothing without them)."""
+
 FALLBACK_NOTE = (
     "The language model could not answer ({error}); this answer quotes the sources directly."
 )
@@ -52,28 +67,35 @@ FALLBACK_NOTE = (
 UNVERIFIED = "(not verified against the sources)"
 """How a flagged sentence is marked: it is shown, but never with a citation."""
 
+RAMBLING = 3
+"""Reading stops once the model has written this many times the sentences asked for."""
+
 _MARKERS = re.compile(r"\s*\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _ONLY_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+[.!?]?\s*$")
+
+
+def numbered(texts: list[str]) -> str:
+    """Passages as numbered lines. Each is one line (its whitespace collapsed), so text
+    inside a document cannot start a passage of its own."""
+    return "\n".join(f"[{n}] {' '.join(text.split())}" for n, text in enumerate(texts, start=1))
 
 
 def prompt(
     question: str, passages: list[Passage], context: str = "", max_sentences: int = 3
 ) -> list[BaseMessage]:
-    """The messages for the model: the rules, then the passages as delimited data and
-    the question. A passage cannot close its own block early ("</passage>" in a
-    document is defused), so text inside it stays data."""
-    blocks = "\n".join(
-        f'<passage id="{n}" source="{p.source}">\n'
-        f"{p.text.replace('</passage', '</ passage')}\n</passage>"
-        for n, p in enumerate(passages, start=1)
-    )
+    """The messages for the model: the rules, two worked examples, then the passages as
+    numbered data and the question."""
     asked = f"Question: {question}"
     if context:
         asked += f"\n(Earlier in this conversation: {context})"
-    return [
-        SystemMessage(SYSTEM.format(max_sentences=max_sentences)),
-        HumanMessage(f"Passages:\n{blocks}\n\n{asked}"),
-    ]
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM.format(max_sentences=max_sentences))]
+    for texts, example, reply in DEMONSTRATIONS:
+        messages += [
+            HumanMessage(f"Passages:\n{numbered(texts)}\n\nQuestion: {example}"),
+            AIMessage(reply),
+        ]
+    texts = [p.text for p in passages]
+    return [*messages, HumanMessage(f"Passages:\n{numbered(texts)}\n\n{asked}")]
 
 
 @dataclass(frozen=True)
@@ -137,22 +159,41 @@ def verified_answer(
     text: str,
     passages: list[Passage],
     unsupported: Literal["drop", "flag"] = "drop",
+    max_sentences: int | None = None,
 ) -> Answer:
     """The model's ``text`` as an :class:`Answer`: supported sentences with exact-quote
-    citations (numbered by first use), unsupported ones dropped or flagged; an abstention
-    when the model said the passages do not answer or nothing it wrote is supported.
-    ``score`` is the share of its sentences that were supported."""
-    checked = claims(text, passages)
-    supported = [c for c in checked if c.supported]
-    if not supported:
+    citations (numbered by first use), unsupported ones dropped or flagged, each sentence
+    once and at most ``max_sentences`` of them; an abstention when the model said the
+    passages do not answer or nothing it wrote is supported. ``score`` is the share of
+    its (distinct) sentences that were supported."""
+    return _answer(question, claims(text, passages), passages, unsupported, max_sentences)
+
+
+def shown(
+    checked: list[Claim], unsupported: Literal["drop", "flag"], max_sentences: int | None
+) -> list[Claim]:
+    """The claims an answer shows: each sentence once (small models repeat themselves),
+    the supported ones (and, flagged, the others), the first ``max_sentences``."""
+    distinct = list({c.text.casefold(): c for c in reversed(checked)}.values())[::-1]
+    kept = [c for c in distinct if c.supported or unsupported == "flag"]
+    return kept[:max_sentences]
+
+
+def _answer(
+    question: str,
+    checked: list[Claim],
+    passages: list[Passage],
+    unsupported: Literal["drop", "flag"],
+    max_sentences: int | None,
+) -> Answer:
+    if not any(c.supported for c in checked):
         return Answer.sources_dont_say(question, passages, score=0.0)
     numbers: dict[tuple[int, int, int], int] = {}
     citations: list[Citation] = []
     parts = []
-    for claim in checked:
+    for claim in shown(checked, unsupported, max_sentences):
         if not claim.supported:
-            if unsupported == "flag":
-                parts.append(attach_marker(claim.text, UNVERIFIED))
+            parts.append(attach_marker(claim.text, UNVERIFIED))
             continue
         markers = ""
         for index, start, end in claim.quotes:
@@ -172,12 +213,13 @@ def verified_answer(
                 )
             markers += f"[{numbers[index, start, end]}]"
         parts.append(attach_marker(claim.text, markers))
+    distinct = {c.text.casefold(): c.supported for c in checked}
     return Answer(
         question,
         " ".join(parts),
         citations,
         passages=passages,
-        score=len(supported) / len(checked),
+        score=sum(distinct.values()) / len(distinct),
     )
 
 
@@ -255,37 +297,41 @@ class LLMAnswerer:
         self.fallback = fallback
 
     def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
-        if not passages:
-            return Answer.sources_dont_say(question, passages)
-        try:
-            reply = self.llm.invoke(prompt(question, passages, context, self.max_sentences))
-        except Exception as err:  # whatever the client raises: down, timeout, refused
-            return self._fall_back(err, question, passages, context)
-        return verified_answer(question, reply.text, passages, self.unsupported)
+        *_, last = self.stream(question, passages, context)
+        return last
 
     def stream(self, question: str, passages: list[Passage], context: str = "") -> Iterator[Answer]:
         """Answers as the model writes: each time a sentence is complete, the verified
-        answer so far; the last one is the whole answer, verified."""
+        answer so far; the last one is the whole answer, verified. Reading stops early
+        once the answer is full (``max_sentences`` shown) or the model rambles on
+        (``RAMBLING`` times that many sentences written)."""
         if not passages:
             yield Answer.sources_dont_say(question, passages)
             return
-        text, shown = "", 0
+        text, complete = "", 0
         messages = prompt(question, passages, context, self.max_sentences)
         try:
             for chunk in self.llm.stream(messages):
                 text += chunk.text
                 spans = sentence_spans(text)
-                complete = len(spans) - 1  # the last sentence may still grow
-                if complete > shown:
-                    shown = complete
-                    done = text[: spans[complete][0]]
-                    partial = verified_answer(question, done, passages, self.unsupported)
-                    if not partial.abstained:
-                        yield partial
+                if len(spans) - 1 <= complete:  # the last sentence may still grow
+                    continue
+                complete = len(spans) - 1
+                checked = claims(text[: spans[complete][0]], passages)
+                partial = self._verified(question, checked, passages)
+                full = len(shown(checked, self.unsupported, None)) >= self.max_sentences
+                enough = full or len(checked) >= RAMBLING * self.max_sentences
+                if enough or not partial.abstained:
+                    yield partial
+                if enough:
+                    return
         except Exception as err:
             yield self._fall_back(err, question, passages, context)
             return
-        yield verified_answer(question, text, passages, self.unsupported)
+        yield self._verified(question, claims(text, passages), passages)
+
+    def _verified(self, question: str, checked: list[Claim], passages: list[Passage]) -> Answer:
+        return _answer(question, checked, passages, self.unsupported, self.max_sentences)
 
     def _fall_back(
         self, err: Exception, question: str, passages: list[Passage], context: str
