@@ -3,7 +3,7 @@
 # slow end-to-end tests included. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh
+scripts/setup.sh test
 scripts/setup-browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

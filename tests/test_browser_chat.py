@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from rag import RAG, Answer, Citation, Passage
-from tests.conftest import ARTICLE, CORPUS, SCREENSHOTS, served
+from tests.conftest import ARTICLE, CORPUS, LLM_ALIAS, SCREENSHOTS, served, source_text
 
 pytestmark = pytest.mark.slow
 
@@ -233,6 +233,27 @@ def test_a_streaming_answerer_shows_its_answer_as_it_grows(
         expect(answer).to_have_text("First part. Second part.")
         expect(answer).to_contain_text("Third part [1].")
         expect(page.locator(".rag-source")).to_have_count(1)
+
+
+def test_a_local_llm_answers_in_the_chat_with_verified_citations(
+    browser: Browser, app: tuple[str, RAG], llm_server: str
+) -> None:
+    """The real thing: llama.cpp's server with a GGUF model, streamed into the page; every
+    quote shown under Sources is text of the article."""
+    settings = app[1].settings.model_copy(
+        update={"llm": f"openai:{LLM_ALIAS}", "llm_base_url": llm_server}
+    )
+    with chat_page(browser, RAG(settings)) as page:
+        box(page).fill(IN_RETURN)
+        box(page).press("Enter")
+        expect(bot_messages(page).first).to_contain_text("[1]", timeout=ANSWER_TIMEOUT_MS)
+        sources = page.locator(".rag-source")
+        expect(sources.first).to_be_attached()
+        article = source_text(CORPUS, ARTICLE)
+        quotes = sources.locator("mark").all_text_contents()
+        assert quotes and all(quote in article for quote in quotes)
+        expect(page.get_by_text("could not answer")).to_have_count(0)  # no fallback
+        shot(page, "chat-llm")
 
 
 def test_with_uploads_off_the_documents_tab_has_no_upload(
