@@ -107,7 +107,8 @@ def test_a_server_that_is_down_gives_the_extractive_answer_and_says_so(
     )
     answer = rag.answer(EXAMPLES[0])
     assert answer.citations
-    assert answer.note == FALLBACK_NOTE.format(error="APIConnectionError")
+    # langchain-openai's name for a refused connection
+    assert answer.note == FALLBACK_NOTE.format(error="OpenAIConnectionError")
 
 
 def test_the_model_runs_in_this_process_with_verified_citations(
