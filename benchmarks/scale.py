@@ -327,7 +327,7 @@ def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
 
     sizes = list(all_results)
     panels = [
-        ("ingest chunks/s", lambda r: r["chunks"] / r["ingest_s"], PIPELINES),
+        ("ingest word pieces/s", lambda r: r["tokens"] / r["ingest_s"], PIPELINES),
         (
             "re-ingest / ingest (%)",
             lambda r: r["reingest_s"] and 100 * r["reingest_s"] / r["ingest_s"],
