@@ -174,9 +174,16 @@ def shown(
 ) -> list[Claim]:
     """The claims an answer shows: each sentence once (small models repeat themselves),
     the supported ones (and, flagged, the others), the first ``max_sentences``."""
-    distinct = list({c.text.casefold(): c for c in reversed(checked)}.values())[::-1]
-    kept = [c for c in distinct if c.supported or unsupported == "flag"]
+    kept = [c for c in distinct(checked) if c.supported or unsupported == "flag"]
     return kept[:max_sentences]
+
+
+def distinct(checked: list[Claim]) -> list[Claim]:
+    """Each sentence's first occurrence, in the order written (case ignored)."""
+    first: dict[str, Claim] = {}
+    for claim in checked:
+        first.setdefault(claim.text.casefold(), claim)
+    return list(first.values())
 
 
 def _answer(
@@ -213,13 +220,13 @@ def _answer(
                 )
             markers += f"[{numbers[index, start, end]}]"
         parts.append(attach_marker(claim.text, markers))
-    distinct = {c.text.casefold(): c.supported for c in checked}
+    written = distinct(checked)
     return Answer(
         question,
         " ".join(parts),
         citations,
         passages=passages,
-        score=sum(distinct.values()) / len(distinct),
+        score=sum(c.supported for c in written) / len(written),
     )
 
 

@@ -132,6 +132,12 @@ def test_a_sentence_the_model_repeats_is_shown_once() -> None:
     assert answer.text == "The ferry leaves at noon [1]."
 
 
+def test_repeated_sentences_keep_the_order_they_were_first_written_in() -> None:
+    text = "The ferry leaves at noon [1]. It carries forty cars [1]. The ferry leaves at noon [1]."
+    answer = verified_answer("When?", text, PASSAGES)
+    assert answer.text == "The ferry leaves at noon [1]. It carries forty cars [2]."
+
+
 def test_no_more_sentences_are_shown_than_asked_for() -> None:
     text = "The ferry leaves at noon [1]. It carries forty cars [1]. It lends bicycles [2]."
     answer = verified_answer("What?", text, PASSAGES, max_sentences=2)
