@@ -13,14 +13,14 @@ SQuAD v1.1 train) and ships in ``rag/abstention.json``.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag.judge import STOPWORDS, content_terms, stem
+from rag.judge import STOPWORDS, WORD, content_terms, stem
+from rag.logistic import LogisticModel
 
 WEIGHTS = Path(__file__).with_name("abstention.json")
 
@@ -36,7 +36,7 @@ FEATURES = (
 )
 """What :func:`features` returns, in order (the model's inputs)."""
 
-_WORD = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*")
+_TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*")
 
 _NUMBER_WORDS = frozenset(
     """zero two three four five six seven eight nine ten eleven twelve thirteen fourteen
@@ -69,8 +69,9 @@ _EXPECTS = (
 def specific_terms(question: str) -> set[str]:
     """Numbers and capitalised words after the first: names and figures a question
     is about, which evidence that answers it almost always repeats (split into words as
-    :func:`rag.judge.content_terms` splits the evidence: "600,000" is "600" and "000")."""
-    words = re.findall(r"\w+", question)
+    :func:`rag.judge.content_terms` splits the evidence: "600,000" is "600" and "000",
+    "Ukraine's" one word)."""
+    words = WORD.findall(question)
     return {
         stem(w.lower())
         for i, w in enumerate(words)
@@ -89,9 +90,9 @@ def expected_kind(question: str) -> str | None:
 def has_kind(kind: str, sentences: list[str], question: str) -> bool:
     """Whether ``sentences`` hold an answer of ``kind`` that the question does not
     already contain (a year in the question is not the answer to "when")."""
-    asked = {w.lower() for w in _WORD.findall(question)}
+    asked = {w.lower() for w in _TOKEN.findall(question)}
     for sentence in sentences:
-        words = _WORD.findall(sentence)
+        words = _TOKEN.findall(sentence)
         for i, word in enumerate(words):
             if word.lower() in asked:
                 continue
@@ -153,9 +154,9 @@ def features(
 
 
 @dataclass(frozen=True)
-class AbstentionModel:
-    """Logistic regression on standardised :data:`FEATURES`: ``confidence`` is the
-    probability that the evidence answers the question; below ``threshold``, abstain.
+class AbstentionModel(LogisticModel):
+    """``confidence`` is the probability that the evidence answers the question; below
+    ``threshold``, abstain.
 
     Example:
         >>> model = AbstentionModel.load()
@@ -163,57 +164,8 @@ class AbstentionModel:
         True
     """
 
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
-    threshold: float
-    trained_on: str = ""
+    NAMES = FEATURES
+    PATH = WEIGHTS
 
     def confidence(self, x: np.ndarray) -> float:
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return float(1 / (1 + np.exp(-(z @ np.asarray(self.weights) + self.bias))))
-
-    @classmethod
-    def fit(
-        cls, x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, trained_on: str = ""
-    ) -> AbstentionModel:
-        """Weights that maximise the L2-penalised likelihood (Newton's method, which
-        converges in a few steps on a handful of features)."""
-        mean, scale = x.mean(axis=0), x.std(axis=0)
-        scale[scale == 0] = 1.0
-        z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-        w = np.zeros(z.shape[1])
-        penalty = np.diag([l2] * (z.shape[1] - 1) + [0.0])  # the bias is not penalised
-        for _ in range(50):
-            p = 1 / (1 + np.exp(-z @ w))
-            gradient = z.T @ (p - y) + penalty @ w
-            hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
-            step = np.linalg.solve(hessian, gradient)
-            w -= step
-            if np.abs(step).max() < 1e-8:
-                break
-        return cls(
-            FEATURES,
-            tuple(mean.tolist()),
-            tuple(scale.tolist()),
-            tuple(w[:-1].tolist()),
-            float(w[-1]),
-            0.5,
-            trained_on,
-        )
-
-    def with_threshold(self, threshold: float) -> AbstentionModel:
-        return AbstentionModel(**{**asdict(self), "threshold": threshold})
-
-    def save(self, path: Path = WEIGHTS) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path = WEIGHTS) -> AbstentionModel:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-        if model.features != FEATURES:
-            raise ValueError(f"{path} was trained on other features: retrain it")
-        return model
+        return float(self.probability(x))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +18,7 @@ from rag.abstain import AbstentionModel, features
 from rag.cite import Citation, attach_marker, format_sources
 from rag.embed import SentenceEmbeddings
 from rag.judge import STOPWORDS
+from rag.read import SentenceRanker, sentence_features
 from rag.retrieve import Passage
 from rag.sentences import sentence_spans
 
@@ -163,12 +165,40 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
     return kept
 
 
+def preceding(sentences: list[Sentence]) -> list[str]:
+    """The text of the sentence before each one in its document, as far as the passages
+    show it ("" when none of them does)."""
+
+    def place(i: int) -> tuple[str, int]:
+        return sentences[i].source, sentences[i].start
+
+    in_order = sorted(range(len(sentences)), key=place)
+    before = [""] * len(sentences)
+    for a, b in pairwise(in_order):
+        if sentences[a].source == sentences[b].source:
+            before[b] = sentences[a].text
+    return before
+
+
+def ranker_inputs(question: str, sentences: list[Sentence], cosines: np.ndarray) -> np.ndarray:
+    """The :class:`~rag.read.SentenceRanker`'s features of each sentence."""
+    return sentence_features(
+        question,
+        [s.text for s in sentences],
+        cosines,
+        np.array([s.passage.score for s in sentences]),
+        preceding(sentences),
+    )
+
+
 @dataclass(frozen=True)
 class Reading:
-    """What the answerer read in the passages: their sentences, the ones it picked
-    (index -> cosine similarity) and the best similarity of any sentence."""
+    """What the answerer read in the passages: their sentences, each one's cosine
+    similarity to the (whole) question, the ones it picked (index -> cosine similarity)
+    and the best similarity of any sentence to the question or a part of it."""
 
     sentences: list[Sentence]
+    cosines: np.ndarray
     picked: dict[int, float]
     best: float
 
@@ -195,14 +225,17 @@ def second_hop(
 ) -> int | None:
     """The sentence that answers the second half of a two-hop question, if any.
 
-    "When was the writer of Heroin born?": the best sentences say Lou Reed wrote it, but
-    his birth date is in another passage, about Lou Reed, that scores lower. So: the
-    first retrieved passage from a source not yet quoted whose subject (a name in its
-    first :data:`SUBJECT_WORDS` words) the question or the picked sentences name, and
-    whose best sentence reaches ``min_score``, gives that sentence.
+    "When was the writer of Heroin born?": the passage about the song says Lou Reed
+    wrote it, but his birth date is in another passage, about Lou Reed, that scores
+    lower. So: the first retrieved passage from a source not yet quoted whose subject (a
+    name in its first :data:`SUBJECT_WORDS` words) the question or the passages of the
+    picked sentences name, and whose best sentence reaches ``min_score``, gives that
+    sentence. (The passages, not just the picked sentences: the sentence naming the
+    bridge, "It was written by Lou Reed", is seldom the one that reads best.)
     """
     quoted = {sentences[i].source for i in picked}
-    named = set(_NAME.findall(" ".join([question, *(sentences[i].text for i in picked)])))
+    quoted_passages = {sentences[i].passage.text for i in picked}
+    named = set(_NAME.findall(" ".join([question, *quoted_passages])))
     for passage in passages:
         if passage.source in quoted:
             continue
@@ -238,6 +271,7 @@ class ExtractiveAnswerer:
         margin: float = 0.1,
         abstention: AbstentionModel | None = None,
         min_confidence: float | None = None,
+        ranker: SentenceRanker | None = None,
         cache_size: int = 50_000,
     ) -> None:
         if abstention is None and min_confidence is not None:
@@ -250,6 +284,7 @@ class ExtractiveAnswerer:
         if abstention is not None and min_confidence is None:
             min_confidence = abstention.threshold
         self.min_confidence = min_confidence
+        self.ranker = ranker
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -281,23 +316,41 @@ class ExtractiveAnswerer:
         :func:`second_hop` sentence from a passage about what those name."""
         sentences = passage_sentences(passages)
         if not sentences:
-            return Reading([], {}, -1.0)
+            return Reading([], np.zeros(0), {}, -1.0)
         vectors = self._sentence_vectors(sentences)
         picked: dict[int, float] = {}
         best = -1.0
+        cosines = vectors @ self._query_vector(question, context)
         for n, asked in enumerate([question, *question_parts(question)]):
-            scores = vectors @ self._query_vector(asked, context)
-            top = float(scores.max())
-            best = max(best, top)
-            floor = max(self.min_score, top - self.margin)
-            for i in np.argsort(-scores)[: self.max_sentences if n == 0 else 1]:
-                if scores[i] >= floor:
-                    picked[int(i)] = max(picked.get(int(i), -1.0), float(scores[i]))
+            scores = cosines if n == 0 else vectors @ self._query_vector(asked, context)
+            best = max(best, float(scores.max()))
+            for i in self._pick(asked, sentences, scores, self.max_sentences if n == 0 else 1):
+                picked[i] = max(picked.get(i, -1.0), float(scores[i]))
             if n == 0 and picked:
                 hop = second_hop(question, sentences, scores, picked, passages, self.min_score)
                 if hop is not None:
                     picked[hop] = float(scores[hop])
-        return Reading(sentences, picked, best)
+        return Reading(sentences, cosines, picked, best)
+
+    def _pick(
+        self, question: str, sentences: list[Sentence], cosines: np.ndarray, most: int
+    ) -> list[int]:
+        """Up to ``most`` sentences that answer ``question``, in the order picked, among
+        those reaching ``min_score`` cosine. Without a ranker: the most similar, then any
+        within ``margin`` of it. With one: its best; then the most similar, if another
+        (a heavily reworded question shares few words with its answer, which the ranker
+        weighs); then any whose probability reaches the ranker's threshold."""
+        usable = np.flatnonzero(cosines >= self.min_score)
+        if not len(usable):
+            return []
+        by_cosine = [int(i) for i in usable[np.argsort(-cosines[usable], kind="stable")]]
+        if self.ranker is None:
+            floor = cosines[by_cosine[0]] - self.margin
+            return [i for i in by_cosine[:most] if cosines[i] >= floor]
+        chance = self.ranker.probability(ranker_inputs(question, sentences, cosines))
+        ranked = [int(i) for i in usable[np.argsort(-chance[usable], kind="stable")]]
+        further = [i for i in ranked[1:] if chance[i] >= self.ranker.threshold]
+        return list(dict.fromkeys([ranked[0], by_cosine[0], *further]))[:most]
 
     def _query_vector(self, question: str, context: str) -> np.ndarray:
         """The question's vector; for a follow-up, nudged towards the earlier questions

@@ -98,11 +98,18 @@ class Settings(BaseSettings):
         description="Confidence the abstention model needs to answer; default: its "
         "trained operating point.",
     )
+    reader: Literal["ranker", "cosine"] = Field(
+        "ranker",
+        description="How answer sentences are picked: `ranker` (a trained model over "
+        "similarity, the question's rarer words and word pairs and the kind of answer "
+        "asked for; rag/ranker.json) or `cosine` (similarity alone).",
+    )
     sentence_margin: float = Field(
         0.1,
         ge=0.0,
         le=2.0,
-        description="Further sentences must score within this margin of the best one.",
+        description="With RAG_READER=cosine: further sentences must score within this "
+        "margin of the best one.",
     )
 
     # --- Generative answers (optional; default: extractive, offline) ---
@@ -200,6 +207,15 @@ class Settings(BaseSettings):
     def _confidence_needs_the_model(self) -> Settings:
         if self.min_confidence is not None and self.abstention != "model":
             raise ValueError("RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=model")
+        return self
+
+    @model_validator(mode="after")
+    def _margin_needs_the_cosine_reader(self) -> Settings:
+        if "sentence_margin" in self.model_fields_set and self.reader != "cosine":
+            raise ValueError(
+                "RAG_SENTENCE_MARGIN is for RAG_READER=cosine; the ranker picks further "
+                "sentences by its own trained threshold"
+            )
         return self
 
     @model_validator(mode="after")

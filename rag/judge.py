@@ -30,7 +30,7 @@ STOPWORDS = frozenset(
     also so such some any each other more most very just only own same too s""".split()
 )
 NEGATIONS = frozenset("not no never none nor nobody nothing neither without cannot".split())
-_WORD = re.compile(r"\w+(?:'\w+)?")
+WORD = re.compile(r"\w+(?:'\w+)?")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER = re.compile(r"\s*\[\d+\]")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
@@ -46,7 +46,7 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> set[str]:
     """Stemmed content words of ``text``, citation markers ignored."""
-    words = _WORD.findall(_MARKER.sub(" ", text).lower())
+    words = WORD.findall(_MARKER.sub(" ", text).lower())
     return {stem(w) for w in words if w not in STOPWORDS and w not in NEGATIONS}
 
 
@@ -55,7 +55,7 @@ def numbers(text: str) -> set[str]:
 
 
 def negated(text: str) -> bool:
-    words = _WORD.findall(text.lower())
+    words = WORD.findall(text.lower())
     return any(w in NEGATIONS or w.endswith("n't") for w in words)
 
 

@@ -24,6 +24,7 @@ from rag.embed import SentenceEmbeddings, cache_dir
 from rag.formats import UnreadableFile, read_file
 from rag.generate import LLMAnswerer, chat_model
 from rag.ingest import IngestReport, Splitter, load
+from rag.read import SentenceRanker
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 from rag.store import IndexedSource, Store, open_client
 
@@ -88,6 +89,7 @@ class RAG:
             margin=s.sentence_margin,
             abstention=AbstentionModel.load() if s.abstention == "model" else None,
             min_confidence=s.min_confidence,
+            ranker=SentenceRanker.load() if s.reader == "ranker" else None,
         )
         llm = self._llm or chat_model(s)
         if llm is None:

@@ -1,0 +1,109 @@
+"""Reading: which sentences of the passages answer, by a trained ranker over more than cosine."""
+
+import numpy as np
+import pytest
+
+from rag import RAG, Passage
+from rag.answer import ExtractiveAnswerer, passage_sentences, preceding
+from rag.config import Settings
+from rag.read import FEATURES, SentenceRanker, sentence_features
+
+MOSCOW = "What has Moscow long sought for Ukraine?"
+SENTENCES = [
+    "Ukraine would cede territory.",
+    "Moscow has long sought recognition of Ukraine's new borders.",
+    "Ukraine held talks in Ankara.",
+]
+
+
+def feature(name: str, question: str, sentences: list[str], previous=None) -> list[float]:
+    n = len(sentences)
+    rows = sentence_features(question, sentences, np.zeros(n), np.zeros(n), previous or [""] * n)
+    return rows[:, FEATURES.index(name)].tolist()
+
+
+def test_a_word_every_candidate_has_counts_less_than_a_rare_one() -> None:
+    plain = feature("coverage", MOSCOW, SENTENCES)
+    weighted = feature("weighted_coverage", MOSCOW, SENTENCES)
+    assert plain[0] == plain[2] > 0  # "Ukraine" alone
+    assert weighted[0] < plain[0]
+    assert weighted[1] == max(weighted)
+
+
+def test_word_pairs_of_the_question_count_only_side_by_side() -> None:
+    pairs = feature("bigrams", MOSCOW, ["Moscow has long sought it.", "Long ago Moscow sought it."])
+    assert pairs[0] > pairs[1]
+
+
+def test_the_sentence_before_counts_for_context_coverage() -> None:
+    alone = feature("context_coverage", MOSCOW, ["It has long sought recognition."])
+    after = feature("context_coverage", MOSCOW, ["It has long sought recognition."], ["Moscow."])
+    assert after[0] > alone[0]
+
+
+def test_a_sentence_that_only_repeats_the_question_has_nothing_new() -> None:
+    novelty = feature("novelty", MOSCOW, ["Moscow long sought Ukraine.", SENTENCES[1]])
+    assert novelty[0] == 0.0 < novelty[1]
+
+
+def test_an_answer_of_the_kind_asked_for_is_seen() -> None:
+    question = "When did Reuters report the outline?"
+    sentences = ["Reuters reported it on November 19, 2025.", "Reuters reported the outline."]
+    assert feature("kind_found", question, sentences) == [1.0, 0.0]
+    assert feature("kind_missing", question, sentences) == [0.0, 1.0]
+
+
+def test_each_sentence_knows_the_one_before_it_in_its_document() -> None:
+    text = "First one. Second one. Third one."
+    passages = [Passage("b", "doc.txt", text[11:], 11, len(text), 0.5)]
+    passages.append(Passage("a", "doc.txt", text[:22], 0, 22, 0.5))
+    passages.append(Passage("c", "other.txt", "Elsewhere.", 0, 10, 0.4))
+    sentences = passage_sentences(passages)
+    before = dict(zip((s.text for s in sentences), preceding(sentences), strict=True))
+    assert before == {
+        "First one.": "",
+        "Second one.": "First one.",
+        "Third one.": "Second one.",
+        "Elsewhere.": "",
+    }
+
+
+def test_the_shipped_ranker_is_small_and_trained_on_squad_train() -> None:
+    ranker = SentenceRanker.load()
+    assert SentenceRanker.PATH.stat().st_size < 4096
+    assert 0.0 < ranker.threshold < 1.0
+    assert "SQuAD v1.1 train" in ranker.trained_on
+
+
+def test_fitting_the_wrong_number_of_features_is_refused() -> None:
+    with pytest.raises(ValueError, match="takes 11 features"):
+        SentenceRanker.fit(np.zeros((4, 3)), np.array([0, 1, 0, 1]))
+
+
+@pytest.mark.parametrize(("threshold", "sentences"), [(1.0, 1), (0.0, 3)])
+def test_further_sentences_join_the_best_only_at_the_threshold(
+    default_rag: RAG, threshold: float, sentences: int
+) -> None:
+    reader = ExtractiveAnswerer(
+        default_rag.embeddings, ranker=SentenceRanker.load().with_threshold(threshold)
+    )
+    question = "What would Ukraine receive in exchange for ceding territory?"
+    found = reader(question, default_rag.retrieve(question))
+    assert len(found.citations) == sentences
+
+
+def test_the_ranker_is_the_default_reader(default_rag: RAG) -> None:
+    assert isinstance(default_rag.answerer.ranker, SentenceRanker)
+
+
+def test_the_ranker_quotes_the_sentence_that_says_what_was_asked(default_rag: RAG) -> None:
+    """Cosine's three best sentences are about the diplomacy around the outline and miss
+    the one that repeats the question's words ("Moscow has long sought")."""
+    found = default_rag.answer("What has Moscow long sought?")
+    assert any("Moscow has long sought formal" in c.quote for c in found.citations)
+
+
+def test_a_sentence_margin_is_refused_unless_cosine_reads() -> None:
+    with pytest.raises(ValueError, match="RAG_READER=cosine"):
+        Settings(sentence_margin=0.2)
+    assert Settings(sentence_margin=0.2, reader="cosine").sentence_margin == 0.2
