@@ -7,7 +7,7 @@ corpus, above several answerable questions). What does tell them apart is whethe
 evidence has what the question asks for: its words (a term of the question found
 nowhere in the passages), and the kind of answer (a number for "how many", a date for
 "when", a name for "who"). :func:`features` measures these; :class:`AbstentionModel`
-weighs them, with weights the project trains itself (``evals/train_abstention.py``, on
+weighs them, with weights the project trains itself (``evals/train.py``, on
 SQuAD v1.1 train) and ships in ``rag/abstention.json``.
 """
 

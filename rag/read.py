@@ -108,9 +108,10 @@ def sentence_features(
 
 @dataclass(frozen=True)
 class SentenceRanker(LogisticModel):
-    """The probability that a sentence holds the answer. The best sentence answers;
-    a further one joins it only if its probability reaches ``threshold`` (chosen by the
-    training script so that answers are no longer than the cosine reader's).
+    """The probability that a sentence holds the answer. The likeliest sentence answers,
+    with the most similar one (see :meth:`rag.answer.ExtractiveAnswerer.read`); a further
+    one joins them only if its probability reaches ``threshold``, chosen by the training
+    script so that answers are on average no longer than the cosine reader's.
 
     Example:
         >>> ranker = SentenceRanker.load()
