@@ -21,9 +21,9 @@ Data recipe (seeded, so a rerun gives the same weights):
 5. The sentence ranker: every sentence of an answerable case's passages is a candidate,
    labelled by whether it contains a gold answer (questions none of whose candidates
    does are left out); :func:`rag.read.sentence_features` of the candidates train a
-   logistic regression. Its threshold (the probability a further sentence needs to join
-   the best one) makes held-out answers contain a gold answer most often without being
-   longer, on average, than the cosine reader's.
+   logistic regression. Its threshold (the probability a further sentence needs to come
+   before the cosine reader's picks) makes held-out answers contain a gold answer most
+   often.
 6. The abstention model: the extractive answerer, with that ranker, reads each case as
    it would at answer time; a case where no sentence reaches RAG_MIN_SCORE abstains
    before the model is asked and is left out. :func:`rag.abstain.features` of the rest
@@ -171,17 +171,16 @@ def answers_read(cases: list[Case], reader: ExtractiveAnswerer) -> dict[str, flo
 
 
 def choose_threshold(
-    ranker: SentenceRanker, held_out: list[Case], reader: ExtractiveAnswerer, budget: float
+    ranker: SentenceRanker, held_out: list[Case], reader: ExtractiveAnswerer
 ) -> tuple[float, list[tuple[float, dict[str, float]]]]:
-    """The threshold whose held-out answers most often hold a gold answer with at most
-    ``budget`` sentences on average (the cosine reader's), and every threshold's figures."""
+    """The threshold whose held-out answers most often hold a gold answer (the highest
+    of equals), and every threshold's figures."""
     curve = []
     for t in THRESHOLDS:
         trial = copy.copy(reader)
         trial.ranker = ranker.with_threshold(t)
         curve.append((t, answers_read(held_out, trial)))
-    allowed = [(t, r) for t, r in curve if r["sentences"] <= budget] or curve[-1:]
-    return max(allowed, key=lambda tr: (tr[1]["contains"], tr[0]))[0], curve
+    return max(curve, key=lambda tr: (tr[1]["contains"], tr[0]))[0], curve
 
 
 def abstention_data(cases: list[Case], reader: ExtractiveAnswerer) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +223,7 @@ def train_ranker(
     x, y = ranker_data(train, reader)
     ranker = SentenceRanker.fit(x, y, trained_on=trained_on)
     baseline = answers_read(held_out, reader)
-    threshold, curve = choose_threshold(ranker, held_out, reader, baseline["sentences"])
+    threshold, curve = choose_threshold(ranker, held_out, reader)
     ranker = ranker.with_threshold(threshold)
     print(f"\n## Sentence ranker\n\ntrain: {len(y)} sentences ({y.mean():.2f} hold an answer)")
     print_weights(ranker)

@@ -336,21 +336,24 @@ class ExtractiveAnswerer:
         self, question: str, sentences: list[Sentence], cosines: np.ndarray, most: int
     ) -> list[int]:
         """Up to ``most`` sentences that answer ``question``, in the order picked, among
-        those reaching ``min_score`` cosine. Without a ranker: the most similar, then any
-        within ``margin`` of it. With one: its best; then the most similar, if another
-        (a heavily reworded question shares few words with its answer, which the ranker
-        weighs); then any whose probability reaches the ranker's threshold."""
+        those reaching ``min_score`` cosine. The cosine reader's: the most similar, then any
+        within ``margin`` of it. With a ranker: its likeliest sentence, the most similar
+        one, any other the ranker gives at least its threshold, then the cosine reader's.
+        The ranker weighs the question's words, so where they differ from the answer's
+        ("what might the United States gain?" against "for Washington, ... a pragmatic
+        exit"; "what did Russia say?" against "the Russian response") similarity keeps
+        its say."""
         usable = np.flatnonzero(cosines >= self.min_score)
         if not len(usable):
             return []
         by_cosine = [int(i) for i in usable[np.argsort(-cosines[usable], kind="stable")]]
+        similar = [i for i in by_cosine if cosines[i] >= cosines[by_cosine[0]] - self.margin]
         if self.ranker is None:
-            floor = cosines[by_cosine[0]] - self.margin
-            return [i for i in by_cosine[:most] if cosines[i] >= floor]
+            return similar[:most]
         chance = self.ranker.probability(ranker_inputs(question, sentences, cosines))
         ranked = [int(i) for i in usable[np.argsort(-chance[usable], kind="stable")]]
-        further = [i for i in ranked[1:] if chance[i] >= self.ranker.threshold]
-        return list(dict.fromkeys([ranked[0], by_cosine[0], *further]))[:most]
+        likely = [i for i in ranked[1:] if chance[i] >= self.ranker.threshold]
+        return list(dict.fromkeys([ranked[0], by_cosine[0], *likely, *similar]))[:most]
 
     def _query_vector(self, question: str, context: str) -> np.ndarray:
         """The question's vector; for a follow-up, nudged towards the earlier questions

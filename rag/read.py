@@ -108,10 +108,10 @@ def sentence_features(
 
 @dataclass(frozen=True)
 class SentenceRanker(LogisticModel):
-    """The probability that a sentence holds the answer. The likeliest sentence answers,
-    with the most similar one (see :meth:`rag.answer.ExtractiveAnswerer.read`); a further
-    one joins them only if its probability reaches ``threshold``, chosen by the training
-    script so that answers are on average no longer than the cosine reader's.
+    """The probability that a sentence holds the answer. An answer starts with the
+    likeliest sentence and the most similar one, then any other whose probability
+    reaches ``threshold`` (chosen by the training script); the cosine reader's sentences
+    fill the rest (see :meth:`rag.answer.ExtractiveAnswerer.read`).
 
     Example:
         >>> ranker = SentenceRanker.load()

@@ -80,16 +80,29 @@ def test_fitting_the_wrong_number_of_features_is_refused() -> None:
         SentenceRanker.fit(np.zeros((4, 3)), np.array([0, 1, 0, 1]))
 
 
-@pytest.mark.parametrize(("threshold", "sentences"), [(1.0, 1), (0.0, 3)])
-def test_further_sentences_join_the_best_only_at_the_threshold(
-    default_rag: RAG, threshold: float, sentences: int
-) -> None:
-    reader = ExtractiveAnswerer(
-        default_rag.embeddings, ranker=SentenceRanker.load().with_threshold(threshold)
-    )
-    question = "What would Ukraine receive in exchange for ceding territory?"
-    found = reader(question, default_rag.retrieve(question))
-    assert len(found.citations) == sentences
+def picks(default_rag: RAG, question: str, ranker: SentenceRanker | None) -> list[str]:
+    """The sentences a reader picks for ``question``, in the order picked."""
+    reader = ExtractiveAnswerer(default_rag.embeddings, ranker=ranker)
+    reading = reader.read(question, default_rag.retrieve(question))
+    return [reading.sentences[i].text for i in reading.picked]
+
+
+GAIN = "What might the United States gain from the outline?"
+
+
+def test_a_sure_ranker_picks_by_its_probabilities(default_rag: RAG) -> None:
+    ranker = SentenceRanker.load()
+    sure = picks(default_rag, GAIN, ranker.with_threshold(0.0))
+    cosine = picks(default_rag, GAIN, None)
+    assert len(sure) == 3
+    assert sure[1] == cosine[0]  # the most similar sentence comes second
+    assert sure != cosine
+
+
+def test_an_unsure_ranker_leaves_the_rest_to_the_cosine_reader(default_rag: RAG) -> None:
+    unsure = picks(default_rag, GAIN, SentenceRanker.load().with_threshold(1.0))
+    cosine = picks(default_rag, GAIN, None)
+    assert unsure[1:] == [s for s in cosine if s != unsure[0]][: len(unsure) - 1]
 
 
 def test_the_ranker_is_the_default_reader(default_rag: RAG) -> None:
