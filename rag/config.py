@@ -108,8 +108,8 @@ class Settings(BaseSettings):
         0.1,
         ge=0.0,
         le=2.0,
-        description="With RAG_READER=cosine: further sentences must score within this "
-        "margin of the best one.",
+        description="Sentences picked for their similarity must score within this margin "
+        "of the most similar one.",
     )
 
     # --- Generative answers (optional; default: extractive, offline) ---
@@ -207,15 +207,6 @@ class Settings(BaseSettings):
     def _confidence_needs_the_model(self) -> Settings:
         if self.min_confidence is not None and self.abstention != "model":
             raise ValueError("RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=model")
-        return self
-
-    @model_validator(mode="after")
-    def _margin_needs_the_cosine_reader(self) -> Settings:
-        if "sentence_margin" in self.model_fields_set and self.reader != "cosine":
-            raise ValueError(
-                "RAG_SENTENCE_MARGIN is for RAG_READER=cosine; the ranker picks further "
-                "sentences by its own trained threshold"
-            )
         return self
 
     @model_validator(mode="after")

@@ -140,7 +140,7 @@ def test_a_thumbs_down_is_saved_with_the_answer(page: Page, app: tuple[str, RAG]
     records = [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
     assert records[-1]["rating"] == "down"
     assert records[-1]["question"] == IN_RETURN
-    assert GUARANTEES in records[-1]["citations"][0]["quote"]
+    assert any(GUARANTEES in c["quote"] for c in records[-1]["citations"])
 
 
 def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(page: Page) -> None:

@@ -5,7 +5,6 @@ import pytest
 
 from rag import RAG, Passage
 from rag.answer import ExtractiveAnswerer, passage_sentences, preceding
-from rag.config import Settings
 from rag.read import FEATURES, SentenceRanker, sentence_features
 
 MOSCOW = "What has Moscow long sought for Ukraine?"
@@ -114,9 +113,3 @@ def test_the_ranker_quotes_the_sentence_that_says_what_was_asked(default_rag: RA
     the one that repeats the question's words ("Moscow has long sought")."""
     found = default_rag.answer("What has Moscow long sought?")
     assert any("Moscow has long sought formal" in c.quote for c in found.citations)
-
-
-def test_a_sentence_margin_is_refused_unless_cosine_reads() -> None:
-    with pytest.raises(ValueError, match="RAG_READER=cosine"):
-        Settings(sentence_margin=0.2)
-    assert Settings(sentence_margin=0.2, reader="cosine").sentence_margin == 0.2
