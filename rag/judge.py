@@ -44,10 +44,15 @@ def stem(word: str) -> str:
     return word.rstrip("e") if len(word) > 3 else word
 
 
+def content_words(text: str) -> list[str]:
+    """Stemmed words of ``text`` in order, stop words and negations dropped."""
+    words = WORD.findall(text.lower())
+    return [stem(w) for w in words if w not in STOPWORDS and w not in NEGATIONS]
+
+
 def content_terms(text: str) -> set[str]:
     """Stemmed content words of ``text``, citation markers ignored."""
-    words = WORD.findall(_MARKER.sub(" ", text).lower())
-    return {stem(w) for w in words if w not in STOPWORDS and w not in NEGATIONS}
+    return set(content_words(_MARKER.sub(" ", text)))
 
 
 def numbers(text: str) -> set[str]:

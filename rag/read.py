@@ -6,7 +6,7 @@ closest to a sentence on Moscow's diplomacy, while the answer is in the one that
 repeats "Moscow has long sought". :func:`sentence_features` adds what a reader looks for
 (the question's rarer words and word pairs, the words around the sentence, an answer of
 the kind asked for, something the question does not already say) to the cosine;
-:class:`SentenceRanker` weighs them, with weights trained by ``evals/train_reader.py`` on
+:class:`SentenceRanker` weighs them, with weights trained by ``evals/train.py`` on
 SQuAD v1.1 train and shipped in ``rag/ranker.json``.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.abstain import expected_kind, has_kind
-from rag.judge import NEGATIONS, STOPWORDS, WORD, content_terms, stem
+from rag.judge import content_terms, content_words
 from rag.logistic import LogisticModel
 
 FEATURES = (
@@ -50,10 +50,7 @@ def _terms(text: str) -> frozenset[str]:
 def _bigrams(text: str) -> frozenset[tuple[str, str]]:
     """Pairs of neighbouring content words (stop words dropped first, so "the United
     Nations Charter" gives ("unit", "nation"), ("nation", "charter"))."""
-    words = [
-        stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and w not in NEGATIONS
-    ]
-    return frozenset(pairwise(words))
+    return frozenset(pairwise(content_words(text)))
 
 
 def _share(wanted: frozenset, found: frozenset) -> float:
