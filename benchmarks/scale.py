@@ -142,8 +142,7 @@ def run_rag(docs: list[Document], folder: Path) -> dict:
         # before the bookkeeping below, which holds every chunk text at once
         "peak_rss_mib": peak_rss_mib(),
     }
-    _, texts = rag.store.texts()
-    return {**figures, "tokens": token_count(texts)}
+    return {**figures, "tokens": token_count([text for _, text in rag.store.texts()])}
 
 
 def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> dict:

@@ -11,6 +11,7 @@ that does not reproduce sentence-transformers' vectors is not used.
 from __future__ import annotations
 
 import base64
+import ctypes
 import hashlib
 import logging
 import os
@@ -56,6 +57,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
 
 
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter: the size from which a block is its own mmap."""
+
+
+def pin_mmap_threshold(size: int = 128 * 1024) -> bool:
+    """Serve every allocation of ``size`` bytes or more from its own mmap, which goes
+    back to the system when freed. Returns whether it was set (glibc only).
+
+    glibc raises this threshold whenever such a block is freed, and from then on serves
+    blocks below it from the heap. The encoder's scratch tensors change size with every
+    batch (chunks are batched by length), so in the heap they fragment it: indexing
+    3,006 chunks ended holding 1,005 MiB instead of 706, and at 55,000 chunks the
+    difference approached a gigabyte. Process-wide, so it is left alone when the user
+    set ``MALLOC_MMAP_THRESHOLD_`` themselves.
+    """
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, size))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
 @lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> SentenceTransformer:
     """Load a sentence-transformers model from a local folder, never from a hub.
@@ -63,6 +87,8 @@ def load_model(path: str | None = None) -> SentenceTransformer:
     Cached so that every RAG instance in a process (and every test) shares one copy.
     """
     from sentence_transformers import SentenceTransformer
+
+    pin_mmap_threshold()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per model load is noise in the CLI and logs

@@ -120,13 +120,10 @@ class Store:
         collection = self.vectors._collection
         collection.modify(metadata={**(collection.metadata or {}), GENERATION: uuid.uuid4().hex})
 
-    def texts(self) -> tuple[list[str], list[str]]:
-        """The ids and texts of every chunk, in one order."""
-        ids, texts = [], []
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """``(id, text)`` of every chunk, read a page at a time."""
         for chunk_id, text, _ in self._read(["documents"]):
-            ids.append(chunk_id)
-            texts.append(text or "")
-        return ids, texts
+            yield chunk_id, text or ""
 
     def fetch(self, ids: list[str], query: str) -> list[tuple[Document, float]]:
         """The chunks ``ids`` (those still there, in that order) with their cosine

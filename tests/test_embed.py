@@ -79,3 +79,35 @@ def test_answering_from_an_existing_index_never_imports_torch(default_rag: RAG) 
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
     )
     assert done.stdout.strip() == "False"
+
+
+FRAGMENT = """
+import sys
+from rag.embed import pin_mmap_threshold
+
+def rss_mib():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+if sys.argv[1] == "pinned":
+    assert pin_mmap_threshold()
+freed = bytearray(8 << 20)
+del freed  # glibc now raises its threshold above 8 MiB, unless it is pinned
+before = rss_mib()
+blocks = [bytearray(1 << 20) for _ in range(200)]
+del blocks[::2]  # free every other 1 MiB block: holes the heap cannot give back
+print(rss_mib() - before)
+"""
+
+
+def held_after_freeing_half(mode: str) -> float:
+    """MiB still held after 200 blocks of 1 MiB were made and every other one freed."""
+    run = subprocess.run(
+        [sys.executable, "-c", FRAGMENT, mode], capture_output=True, text=True, check=True
+    )
+    return float(run.stdout)
+
+
+def test_freed_encoder_sized_blocks_go_back_to_the_system() -> None:
+    if held_after_freeing_half("default") < 180:  # this libc does not keep them anyway
+        pytest.skip("the C library returns freed blocks by itself")
+    assert held_after_freeing_half("pinned") < 120
