@@ -77,16 +77,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     port = free_port()
     log = tmp_path_factory.mktemp("chroma-log") / "server.log"
     proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chroma"),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--path",
-            str(tmp_path_factory.mktemp("chroma-data")),
-        ],
+        tied_to_this_process(
+            [
+                str(Path(sys.executable).parent / "chroma"),
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--path",
+                str(tmp_path_factory.mktemp("chroma-data")),
+            ]
+        ),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -110,17 +112,37 @@ def llm_server(gguf_model: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     port = free_port()
     log = tmp_path_factory.mktemp("llm-log") / "server.log"
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "llama_cpp.server"),
-            *("--model", gguf_model, "--model_alias", LLM_ALIAS),
-            *("--host", "127.0.0.1", "--port", str(port)),
-            *("--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1)),
-        ],
+        tied_to_this_process(
+            [
+                *(sys.executable, "-m", "llama_cpp.server"),
+                *("--model", gguf_model, "--model_alias", LLM_ALIAS),
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1)),
+            ]
+        ),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     with running(proc, f"http://127.0.0.1:{port}/v1/models", log):
         yield f"http://127.0.0.1:{port}/v1"
+
+
+TIE = (
+    "import ctypes, os, signal, sys;"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM);"  # 1: PR_SET_PDEATHSIG
+    "os.getppid() == int(sys.argv[1]) or sys.exit(1);"  # the parent died before the tie
+    "os.execvp(sys.argv[2], sys.argv[2:])"
+)
+
+
+def tied_to_this_process(command: list[str]) -> list[str]:
+    """``command``, started so that it gets SIGTERM when this process dies in any way.
+
+    A fixture's teardown stops its server, but a test run killed by a signal tears
+    nothing down: its servers were found still running (one spinning) hours later.
+    The kernel's parent-death signal survives the exec into the server.
+    """
+    return [sys.executable, "-c", TIE, str(os.getpid()), *command]
 
 
 @contextmanager
