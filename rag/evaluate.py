@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from rag.answer import Answer, ExtractiveAnswerer
@@ -22,7 +25,7 @@ from rag.bm25 import BM25
 from rag.config import PROJECT_ROOT, Settings
 from rag.datasets import DATA_DIR, GOLD, Dataset, EvalQuestion, load_dataset
 from rag.judge import judge
-from rag.pipeline import RAG
+from rag.pipeline import RAG, IndexBusy
 from rag.report import write as write_report
 
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
@@ -416,22 +419,26 @@ def evaluate(
     settings: Settings | None = None,
     progress: bool | None = None,
     compare: Sequence[str] = (),
+    wait: float | None = None,
 ) -> tuple[EvalRun, Path]:
     """Run one dataset end to end in its own index and write its report.
 
     The index lives under ``evals/data/index/<dataset>`` so evaluating never touches the
     chat's index, and a second run re-uses the embeddings of the first. ``compare``
     names other answerers (``RAG_LLM`` values) asked the same questions on the same index;
-    the report puts their metrics beside those of the settings' own answerer.
+    the report puts their metrics beside those of the settings' own answerer. Another
+    evaluation of the same dataset is waited for (``wait`` seconds at most; None: as
+    long as it takes), then :class:`IndexBusy` is raised.
     """
     base = settings or Settings()
     data = load_dataset(dataset, limit, seed=seed, gold=gold, corpus_dir=base.corpus_dir)
     index_dir = DATA_DIR / "index" / dataset
-    rag = RAG(base.model_copy(update={"index_dir": index_dir}))
-    result = run(rag, data, progress=progress)
-    for llm in compare:
-        other = RAG(base.with_llm(llm).model_copy(update={"index_dir": index_dir}))
-        result.compared.append(run(other, data, progress=progress))
+    with exclusive(index_dir, wait):
+        rag = RAG(base.model_copy(update={"index_dir": index_dir}))
+        result = run(rag, data, progress=progress)
+        for llm in compare:
+            other = RAG(base.with_llm(llm).model_copy(update={"index_dir": index_dir}))
+            result.compared.append(run(other, data, progress=progress))
     answerer = rag.answerer
     if isinstance(answerer, ExtractiveAnswerer) and answerer.abstention is not None:
         threshold = ("RAG_MIN_CONFIDENCE", answerer.min_confidence)
@@ -439,6 +446,27 @@ def evaluate(
         threshold = ("RAG_MIN_SCORE", base.min_score)
     report = write_report(result, out_dir or REPORTS / dataset, threshold=threshold)
     return result, report
+
+
+@contextmanager
+def exclusive(index_dir: Path, wait: float | None) -> Iterator[None]:
+    """Hold the evaluation lock of ``index_dir`` for a whole run: evaluations of one
+    dataset share its index, and a second one would prune away the first one's sources
+    (another limit or seed) while the first is still asking."""
+    lock = FileLock(index_dir.with_name(f".{index_dir.name}.eval.lock"))
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"another evaluation is using {index_dir}; waiting for it", file=sys.stderr)
+        try:
+            lock.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise IndexBusy(f"another evaluation is using {index_dir}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def check_floors(data: dict, dataset: str, path: Path = THRESHOLDS) -> list[str]:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import Settings
-from rag.evaluate import THRESHOLDS, check_floors, evaluate
+from rag import IndexBusy, Settings
+from rag.datasets import DATA_DIR
+from rag.evaluate import THRESHOLDS, check_floors, evaluate, exclusive
 
 FLOORS = tomllib.loads(THRESHOLDS.read_text())
 
@@ -26,3 +27,9 @@ def test_evaluation_holds_its_floors(dataset: str, corpus_dir: Path, tmp_path: P
         p.name for p in report.parent.iterdir()
     }
     assert check_floors(run.to_json(), dataset) == []
+
+
+def test_an_evaluation_waits_for_another_of_the_same_dataset(tmp_path: Path) -> None:
+    busy = pytest.raises(IndexBusy, match="another evaluation")
+    with exclusive(DATA_DIR / "index" / "default", wait=None), busy:
+        evaluate("default", out_dir=tmp_path, wait=0.2, progress=False)
