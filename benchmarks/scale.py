@@ -373,6 +373,9 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="leave each pipeline's index here (one size per run)"
     )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="folder of scale.json and scale.png"
+    )
     parser.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--options", type=json.loads, default={}, help=argparse.SUPPRESS)
@@ -381,16 +384,16 @@ def main() -> None:
     if args.worker:
         worker(args.worker, sizes[0], args.folder, args.options)
         return
-    saved = RESULTS / "scale.json"
+    saved = args.results / "scale.json"
     all_results = json.loads(saved.read_text()) if saved.exists() else {}
 
     def save() -> None:
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        args.results.mkdir(parents=True, exist_ok=True)
         ordered = dict(
             sorted(all_results.items(), key=lambda kv: next(iter(kv[1].values()))["documents"])
         )
         saved.write_text(json.dumps(ordered, indent=2))
-        plot(ordered, RESULTS / "scale.png")
+        plot(ordered, args.results / "scale.png")
 
     for size in sizes:
         results = all_results.setdefault(size, {})  # other pipelines' runs stay
@@ -404,7 +407,7 @@ def main() -> None:
             args.keep,
         )
         print(table(size, results), end="\n\n", flush=True)
-    print(f"figures: {saved}, plot: {RESULTS / 'scale.png'}")
+    print(f"figures: {saved}, plot: {args.results / 'scale.png'}")
 
 
 if __name__ == "__main__":
