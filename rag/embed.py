@@ -87,10 +87,9 @@ def load_model(path: str | None = None) -> SentenceTransformer:
     Cached so that every RAG instance in a process (and every test) shares one copy.
     """
     from sentence_transformers import SentenceTransformer
-
-    pin_mmap_threshold()
     from transformers.utils import logging as hf_logging
 
+    pin_mmap_threshold()
     hf_logging.disable_progress_bar()  # a bar per model load is noise in the CLI and logs
     return SentenceTransformer(path or default_model_path(), device="cpu", local_files_only=True)
 

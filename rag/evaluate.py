@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import re
 import string
-import sys
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from rag.answer import Answer, ExtractiveAnswerer
@@ -25,7 +23,7 @@ from rag.bm25 import BM25
 from rag.config import PROJECT_ROOT, Settings
 from rag.datasets import DATA_DIR, GOLD, Dataset, EvalQuestion, load_dataset
 from rag.judge import judge
-from rag.pipeline import RAG, IndexBusy
+from rag.pipeline import RAG, holding
 from rag.report import write as write_report
 
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
@@ -448,25 +446,14 @@ def evaluate(
     return result, report
 
 
-@contextmanager
-def exclusive(index_dir: Path, wait: float | None) -> Iterator[None]:
+def exclusive(index_dir: Path, wait: float | None) -> AbstractContextManager[None]:
     """Hold the evaluation lock of ``index_dir`` for a whole run: evaluations of one
     dataset share its index, and a second one would prune away the first one's sources
     (another limit or seed) while the first is still asking."""
-    lock = FileLock(index_dir.with_name(f".{index_dir.name}.eval.lock"))
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"another evaluation is using {index_dir}; waiting for it", file=sys.stderr)
-        try:
-            lock.acquire(timeout=-1 if wait is None else wait)
-        except Timeout:
-            raise IndexBusy(f"another evaluation is using {index_dir}") from None
-    try:
-        yield
-    finally:
-        lock.release()
+    busy = f"another evaluation is using {index_dir}"
+    lock = index_dir.with_name(f".{index_dir.name}.eval.lock")
+    return holding(lock, wait, busy, notice=f"{busy}; waiting for it")
 
 
 def check_floors(data: dict, dataset: str, path: Path = THRESHOLDS) -> list[str]:

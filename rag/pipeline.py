@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,29 @@ if TYPE_CHECKING:
 
 
 class IndexBusy(RuntimeError):
-    """Another ingest is writing the same index; the message names it."""
+    """Another ingest is writing the same index (or another evaluation is using it);
+    the message names it."""
+
+
+@contextmanager
+def holding(path: Path, wait: float | None, busy: str, notice: str = "") -> Iterator[None]:
+    """Hold the file lock at ``path`` for the block. Another holder is waited for up to
+    ``wait`` seconds (None: as long as it takes), with ``notice`` on stderr if given;
+    then :class:`IndexBusy` is raised with the message ``busy``."""
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if notice:
+            print(notice, file=sys.stderr)
+        try:
+            lock.acquire(timeout=-1 if wait is None else wait)
+        except Timeout:
+            raise IndexBusy(busy) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class RAG:
@@ -129,22 +152,11 @@ class RAG:
         with self.ingest_lock(wait):
             return self._sync(sources, prune=prune, progress=progress)
 
-    @contextmanager
-    def ingest_lock(self, wait: float = 0) -> Iterator[None]:
+    def ingest_lock(self, wait: float = 0) -> AbstractContextManager[None]:
         """Hold the index's ingest lock (what :meth:`ingest` takes); wait up to ``wait``
         seconds for another holder, then raise :class:`IndexBusy`."""
-        lock = FileLock(self._lock_path())
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout:
-            raise IndexBusy(
-                f"another ingest is writing the index ({self._index_name()}); "
-                "try again when it has finished"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
+        busy = f"another ingest is writing the index ({self._index_name()}); "
+        return holding(self._lock_path(), wait, busy + "try again when it has finished")
 
     def _lock_path(self) -> Path:
         s = self.settings
