@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from rag import RAG
@@ -88,6 +89,16 @@ def test_a_saved_lexical_index_of_an_older_generation_is_rebuilt(hybrid: RAG) ->
     (hybrid.settings.corpus_dir / "birds.txt").write_text("A grey heron nests by the weir.")
     RAG(hybrid.settings.model_copy(update={"retrieval": "dense"})).ingest()  # saves no BM25
     assert RAG(hybrid.settings).lexical.top("heron", 1) != []
+
+
+def test_a_lexical_index_saved_in_the_older_format_is_rebuilt(hybrid: RAG) -> None:
+    expected = hybrid.lexical.top("QX-7731", 1)  # built and saved
+    with np.load(hybrid.lexical.cache) as saved:
+        arrays = dict(saved)
+    terms = str(arrays.pop("terms")).split("\n")
+    with hybrid.lexical.cache.open("wb") as out:  # before: one array of terms, "vocab"
+        np.savez(out, vocab=np.asarray(terms, dtype=str), **arrays)
+    assert RAG(hybrid.settings).lexical.top("QX-7731", 1) == expected
 
 
 def test_an_ingest_that_changes_the_index_saves_the_lexical_side(hybrid: RAG, monkeypatch) -> None:
