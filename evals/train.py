@@ -52,7 +52,7 @@ from rag.answer import ExtractiveAnswerer, ranker_inputs
 from rag.config import Settings
 from rag.datasets import fetch_package_file
 from rag.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
-from rag.evaluate import abstention_curve, normalize
+from rag.evaluate import abstention_curve, auc, normalize
 from rag.ingest import Splitter
 from rag.read import SentenceRanker
 from rag.report import fmt, row
@@ -208,13 +208,6 @@ def operating_point(rows: list[dict[str, float | None]]) -> dict[str, float | No
     still cites exact quotes that show it does not fit."""
     allowed = [r for r in rows if (r["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS]
     return max(allowed, key=lambda r: (r["abstention_recall"], -r["threshold"]))
-
-
-def auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Probability that a random positive scores above a random negative."""
-    ranks = np.argsort(np.argsort(score)) + 1
-    n_pos, n_neg = positive.sum(), (~positive).sum()
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def print_weights(model: SentenceRanker | AbstentionModel) -> None:

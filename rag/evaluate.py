@@ -315,6 +315,15 @@ CURVE = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
 """Thresholds the abstention trade-off is reported at."""
 
 
+def auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties not
+    split: scores here are continuous)."""
+    positive = np.asarray(positive, dtype=bool)
+    ranks = np.argsort(np.argsort(score)) + 1
+    n_pos, n_neg = positive.sum(), (~positive).sum()
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def abstention_curve(
     scores: Sequence[float | None], answerable: Sequence[bool], thresholds: Iterable[float] = CURVE
 ) -> list[dict[str, float | None]]:

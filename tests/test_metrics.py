@@ -4,12 +4,15 @@ import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 from rag import Answer, Citation, Passage
 from rag.datasets import EvalQuestion, GoldSpan
 from rag.evaluate import (
     THRESHOLDS,
     EvalRun,
     abstention_curve,
+    auc,
     check_floors,
     citation_support,
     contains,
@@ -230,3 +233,10 @@ def test_a_single_answerer_has_no_comparison() -> None:
     answered = Answer("q", "Alpha met Beta in Paris [1].", [cite(1, SENTENCES[0])])
     run = EvalRun("demo", 5, [measure(question(), answered, TEXTS, [], 1.0)], "index", 1.0)
     assert answerers_table(run, run.to_json(), "all") == []
+
+
+def test_auc_is_the_chance_a_positive_outscores_a_negative() -> None:
+    positive = np.array([True, False, True, False])
+    assert auc(np.array([0.9, 0.1, 0.8, 0.2]), positive) == 1.0
+    assert auc(np.array([0.1, 0.9, 0.2, 0.8]), positive) == 0.0
+    assert auc(np.array([0.9, 0.5, 0.3, 0.1]), positive) == 0.75  # 0.3 < 0.5 of four pairs

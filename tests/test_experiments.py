@@ -1,0 +1,66 @@
+"""The experiments in evals/experiments run from a checkout and measure what they say."""
+
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPT = REPO / "evals" / "experiments" / "cross_encoder.py"
+
+ARTICLE = {
+    "paragraphs": [
+        {
+            "context": "Alpha met Beta in Paris. They signed a deal on 3 May. Nobody else came.",
+            "qas": [
+                {
+                    "question": "Where did Alpha meet Beta?",
+                    "answers": [{"text": "Paris", "answer_start": 18}],
+                }
+            ],
+        },
+        {
+            "context": "Alpha was born in Rome. Beta likes tea. Gamma met Alpha in Oslo. Rain.",
+            "qas": [],
+        },
+    ]
+}
+
+
+def cross_encoder_module():
+    spec = importlib.util.spec_from_file_location("cross_encoder", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cross_encoder_pairs_a_question_with_its_answer_and_five_sentences_without() -> None:
+    [positive, *negatives] = cross_encoder_module().pairs([ARTICLE], 1, random.Random(0))
+    assert positive == ("Where did Alpha meet Beta?", "Alpha met Beta in Paris.", 1.0)
+    assert len(negatives) == 5
+    assert all(label == 0.0 and "Paris" not in text for _, text, label in negatives)
+    # the three hardest share words with the question; the other two are drawn at random
+    hard = {"Alpha was born in Rome.", "Beta likes tea.", "Gamma met Alpha in Oslo."}
+    assert {text for _, text, _ in negatives[:3]} == hard
+
+
+@pytest.mark.slow
+def test_the_cross_encoder_experiment_trains_and_reports_its_figures() -> None:
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--questions", "8", "--held-out", "4"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(run.stdout)
+    assert results["training_pairs"] == 8 * 6
+    figures = [*results["held_out"].values()]
+    figures += [v for split in results["gold_set"].values() for v in split.values()]
+    assert len(figures) == 6
+    assert all(0.0 <= f <= 1.0 for f in figures)
