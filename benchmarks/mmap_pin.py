@@ -1,19 +1,24 @@
-"""Does pinning glibc's mmap threshold (``rag.embed.pin_mmap_threshold``) slow the
-encoder? The same chunk texts encoded by the packaged model with the threshold pinned and
-with glibc's own (dynamic) threshold, each in a fresh process, taking turns.
+"""What keeping the encoder's memory in check costs: the same chunk texts encoded by the
+packaged model, 64 at a time as ``Store.add`` does, each setting in a fresh process,
+taking turns: ``glibc`` (its defaults: the baseline), ``trim`` (what rag does:
+``rag.embed.release_freed_memory`` after every batch) and ``pinned`` (glibc's mmap
+threshold fixed at 128 KiB with ``mallopt``, what rag did before).
 
     .venv/bin/python benchmarks/mmap_pin.py                  # 200 articles, 3 rounds (~12 min)
     .venv/bin/python benchmarks/mmap_pin.py --articles 600 --rounds 5
 
 Texts are rag's chunks of the first ``--articles`` CNN/DailyMail articles (as
-``benchmarks/scale.py``). Prints each run, then the median word pieces per second and
-peak RSS of each setting and the pinned median over glibc's.
+``benchmarks/scale.py``). Prints each run (with its peak RSS and the memory it still
+holds once done: what fragmentation keeps), then each setting's median word pieces per
+second and peak RSS, and the pinned and trim medians over glibc's.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -21,7 +26,9 @@ import time
 
 from scale import documents, peak_rss_mib, token_count
 
-SETTINGS = ("pinned", "glibc")
+SETTINGS = ("pinned", "glibc", "trim")
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter: the size from which a block is its own mapping."""
 
 
 def worker(setting: str, articles: int) -> dict[str, float]:
@@ -29,13 +36,13 @@ def worker(setting: str, articles: int) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from rag.config import Settings
-    from rag.embed import default_model_path, load_model, load_tokenizer
+    from rag.embed import default_model_path, load_tokenizer, release_freed_memory
     from rag.ingest import Splitter
+    from rag.store import BATCH
 
     if setting == "pinned":
-        model = load_model()  # pins, as every rag ingest does
-    else:
-        model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+    model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
     settings = Settings()
     splitter = Splitter(
         load_tokenizer(default_model_path()), settings.chunk_size, settings.chunk_overlap
@@ -46,10 +53,25 @@ def worker(setting: str, articles: int) -> dict[str, float]:
         for c in splitter.split(d.page_content, d.metadata["source"])
     ]
     start = time.perf_counter()
-    model.encode(texts, batch_size=32, normalize_embeddings=True)
+    for i in range(0, len(texts), BATCH):
+        model.encode(texts[i : i + BATCH], batch_size=32, normalize_embeddings=True)
+        if setting == "trim":
+            release_freed_memory()
     seconds = time.perf_counter() - start
-    peak = peak_rss_mib()
-    return {"chunks": len(texts), "seconds": seconds, "tokens": token_count(texts), "peak": peak}
+    peak, held = peak_rss_mib(), rss_mib()
+    return {
+        "chunks": len(texts),
+        "seconds": seconds,
+        "tokens": token_count(texts),
+        "peak": peak,
+        "held": held,
+    }
+
+
+def rss_mib() -> float:
+    """Memory this process holds now."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run(setting: str, articles: int) -> dict[str, float]:
@@ -76,8 +98,8 @@ def main() -> None:
 
     speed: dict[str, list[float]] = {s: [] for s in SETTINGS}
     peaks: dict[str, list[float]] = {s: [] for s in SETTINGS}
-    print("| round | setting | chunks | encode s | word pieces/s | peak RSS MiB |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| round | setting | chunks | encode s | word pieces/s | peak RSS MiB | held MiB |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for n in range(1, args.rounds + 1):
         # alternate which goes first, so a drift of the machine hits both alike
         for setting in SETTINGS if n % 2 else SETTINGS[::-1]:
@@ -86,7 +108,7 @@ def main() -> None:
             peaks[setting].append(f["peak"])
             print(
                 f"| {n} | {setting} | {f['chunks']:,} | {f['seconds']:.1f} "
-                f"| {speed[setting][-1]:,.0f} | {f['peak']:,.0f} |",
+                f"| {speed[setting][-1]:,.0f} | {f['peak']:,.0f} | {f['held']:,.0f} |",
                 flush=True,
             )
     medians = {s: statistics.median(speed[s]) for s in SETTINGS}
@@ -96,7 +118,8 @@ def main() -> None:
             f"{s}: median {medians[s]:,.0f} word pieces/s, "
             f"peak RSS median {statistics.median(peaks[s]):,.0f} MiB"
         )
-    print(f"pinned / glibc: {medians['pinned'] / medians['glibc']:.3f}")
+    for s in SETTINGS[::2]:
+        print(f"{s} / glibc: {medians[s] / medians['glibc']:.3f}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from tqdm import tqdm
 
 from rag.config import Settings
-from rag.embed import SentenceEmbeddings, pack_vectors
+from rag.embed import SentenceEmbeddings, pack_vectors, release_freed_memory
 from rag.ingest import Chunk
 from rag.sentences import sentence_spans
 
@@ -207,6 +207,7 @@ class Store:
                     metadatas=metadatas,
                     documents=texts,
                 )
+                release_freed_memory()
                 bar.update(len(batch))
         if chunks:
             self._changed()

@@ -42,6 +42,6 @@ def test_the_mmap_pin_benchmark_times_both_settings_side_by_side() -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     settings = [line.split(" | ")[1] for line in run.stdout.splitlines() if line.startswith("| 1 ")]
-    assert settings == ["pinned", "glibc"]
+    assert settings == ["pinned", "glibc", "trim"]
     [ratio] = [line for line in run.stdout.splitlines() if line.startswith("pinned / glibc: ")]
     assert float(ratio.split(": ")[1]) > 0

@@ -305,3 +305,16 @@ def test_a_document_missing_some_chunks_gets_them_back(long_rag: RAG) -> None:
     report = rag.ingest()
     assert (report.updated, report.chunks_added) == (["a.txt"], 1)
     assert {c.id for c in rag.store.chunks()} == ids
+
+
+def test_indexing_hands_freed_memory_back_after_every_batch(
+    make_rag: Callable[..., RAG], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = []
+    monkeypatch.setattr("rag.store.release_freed_memory", lambda: released.append(1))
+    monkeypatch.setattr("rag.store.BATCH", 4)
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    (tmp_path / "docs" / "long.txt").write_text(LONG_TEXT)
+    rag = make_rag()
+    rag.ingest(progress=False)
+    assert len(released) == -(-rag.count() // 4) > 1  # one per batch of 4 chunks
