@@ -221,21 +221,26 @@ def worker(pipeline: str, size: str, folder: Path, options: dict) -> None:
     print(json.dumps(figures))
 
 
-def measure(pipeline: str, size: str, folder: Path, options: dict) -> dict:
+def in_fresh_process(script: str, args: list[str], what: str) -> dict:
+    """Run ``script`` with ``args`` in a new Python process (so its peak RSS is its own)
+    and return the JSON its last line printed."""
     done = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(pipeline: str, size: str, folder: Path, options: dict) -> dict:
+    return in_fresh_process(
+        __file__,
         [
-            sys.executable,
-            __file__,
             *("--worker", pipeline, "--sizes", size, "--folder", str(folder)),
             *("--options", json.dumps(options)),
         ],
-        capture_output=True,
-        text=True,
-        check=False,
+        f"{pipeline} at {size}",
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"{pipeline} at {size} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure_size(

@@ -67,7 +67,7 @@ def release_freed_memory() -> bool:
     :meth:`rag.store.Store.add` calls this after every batch: encoding 3,006 chunks then
     ends holding 637 MiB instead of 747, at the same speed. Pinning glibc's mmap
     threshold instead held as little but made every large tensor a fresh mapping, about
-    5% slower (``benchmarks/mmap_pin.py``).
+    5% slower (``benchmarks/encoder_memory.py``).
     """
     try:
         return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))

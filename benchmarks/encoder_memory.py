@@ -4,8 +4,8 @@ taking turns: ``glibc`` (its defaults: the baseline), ``trim`` (what rag does:
 ``rag.embed.release_freed_memory`` after every batch) and ``pinned`` (glibc's mmap
 threshold fixed at 128 KiB with ``mallopt``, what rag did before).
 
-    .venv/bin/python benchmarks/mmap_pin.py                  # 200 articles, 3 rounds (~12 min)
-    .venv/bin/python benchmarks/mmap_pin.py --articles 600 --rounds 5
+    .venv/bin/python benchmarks/encoder_memory.py          # 200 articles, 3 rounds (~15 min)
+    .venv/bin/python benchmarks/encoder_memory.py --articles 600 --rounds 5
 
 Texts are rag's chunks of the first ``--articles`` CNN/DailyMail articles (as
 ``benchmarks/scale.py``). Prints each run (with its peak RSS and the memory it still
@@ -20,11 +20,9 @@ import ctypes
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
-from scale import documents, peak_rss_mib, token_count
+from scale import documents, in_fresh_process, peak_rss_mib, token_count
 
 SETTINGS = ("pinned", "glibc", "trim")
 M_MMAP_THRESHOLD = -3
@@ -74,18 +72,6 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run(setting: str, articles: int) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", setting, "--articles", str(articles)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{setting} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=200)
@@ -103,7 +89,9 @@ def main() -> None:
     for n in range(1, args.rounds + 1):
         # alternate which goes first, so a drift of the machine hits both alike
         for setting in SETTINGS if n % 2 else SETTINGS[::-1]:
-            f = run(setting, args.articles)
+            f = in_fresh_process(
+                __file__, ["--worker", setting, "--articles", str(args.articles)], setting
+            )
             speed[setting].append(f["tokens"] / f["seconds"])
             peaks[setting].append(f["peak"])
             print(
