@@ -22,7 +22,7 @@ import os
 import statistics
 import time
 
-from scale import documents, in_fresh_process, peak_rss_mib, token_count
+from scale import chunk_texts, documents, in_fresh_process, peak_rss_mib, token_count
 
 SETTINGS = ("pinned", "glibc", "trim")
 M_MMAP_THRESHOLD = -3
@@ -33,23 +33,13 @@ def worker(setting: str, articles: int) -> dict[str, float]:
     """Encode the chunks once with ``setting``; its figures."""
     from sentence_transformers import SentenceTransformer
 
-    from rag.config import Settings
-    from rag.embed import default_model_path, load_tokenizer, release_freed_memory
-    from rag.ingest import Splitter
+    from rag.embed import default_model_path, release_freed_memory
     from rag.store import BATCH
 
     if setting == "pinned":
         ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)
     model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
-    settings = Settings()
-    splitter = Splitter(
-        load_tokenizer(default_model_path()), settings.chunk_size, settings.chunk_overlap
-    )
-    texts = [
-        c.text
-        for d in documents(str(articles))
-        for c in splitter.split(d.page_content, d.metadata["source"])
-    ]
+    texts = chunk_texts(documents(str(articles)))
     start = time.perf_counter()
     for i in range(0, len(texts), BATCH):
         model.encode(texts[i : i + BATCH], batch_size=32, normalize_embeddings=True)

@@ -192,17 +192,24 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
     }
 
 
-def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
+def chunk_texts(docs: list[Document]) -> list[str]:
+    """The texts of the chunks rag's splitter makes of ``docs``, with its settings."""
     from rag.config import Settings
-    from rag.embed import default_model_path, load_model, load_tokenizer
+    from rag.embed import default_model_path, load_tokenizer
     from rag.ingest import Splitter
 
-    model = load_model()
     settings = Settings()
     splitter = Splitter(
         load_tokenizer(default_model_path()), settings.chunk_size, settings.chunk_overlap
     )
-    texts = [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
+    return [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
+
+
+def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
+    from rag.embed import load_model
+
+    model = load_model()
+    texts = chunk_texts(docs)
     if sample and sample < len(texts):
         texts = random.Random(0).sample(texts, sample)
     seconds = timed(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))

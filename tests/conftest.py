@@ -31,6 +31,17 @@ LONG_TEXT = " ".join(
 """A document of ~120 sentences: several chunks, paragraph breaks every third one."""
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_script(*args: str) -> str:
+    """The output of ``python <args>`` run from the checkout, which must succeed."""
+    run = subprocess.run(
+        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
 SCREENSHOTS = REPO / "tests" / "screenshots"
 """Where browser tests save pictures of the states they check (not committed)."""
 CHROMIUM = "/usr/bin/chromium"

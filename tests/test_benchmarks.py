@@ -1,29 +1,18 @@
 """The benchmarks run from a checkout and print the figures they promise."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-
-def benchmark(*args: str) -> str:
-    """The output of ``benchmarks/<args>``, which must succeed."""
-    run = subprocess.run(
-        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=900
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout
+from tests.conftest import run_script
 
 
 @pytest.mark.slow
 def test_the_scale_benchmark_measures_every_pipeline_on_the_default_corpus(
     tmp_path: Path,
 ) -> None:
-    out = benchmark("benchmarks/scale.py", "--sizes", "default", "--results", str(tmp_path))
+    out = run_script("benchmarks/scale.py", "--sizes", "default", "--results", str(tmp_path))
     rows = [line.split(" | ")[0] for line in out.splitlines() if line.startswith("| ")]
     assert rows[2:] == ["| rag", "| langchain", "| encode"]
     figures = json.loads((tmp_path / "scale.json").read_text())["default"]
@@ -35,7 +24,7 @@ def test_the_scale_benchmark_measures_every_pipeline_on_the_default_corpus(
 
 @pytest.mark.slow
 def test_the_memory_benchmark_times_every_setting_side_by_side() -> None:
-    out = benchmark("benchmarks/encoder_memory.py", "--articles", "2", "--rounds", "1")
+    out = run_script("benchmarks/encoder_memory.py", "--articles", "2", "--rounds", "1")
     settings = [line.split(" | ")[1] for line in out.splitlines() if line.startswith("| 1 ")]
     assert settings == ["pinned", "glibc", "trim"]
     ratios = [line for line in out.splitlines() if " / glibc: " in line]

@@ -3,12 +3,10 @@
 import importlib.util
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_script
 
 SCRIPT = REPO / "evals" / "experiments" / "cross_encoder.py"
 
@@ -50,15 +48,7 @@ def test_cross_encoder_pairs_a_question_with_its_answer_and_five_sentences_witho
 
 @pytest.mark.slow
 def test_the_cross_encoder_experiment_trains_and_reports_its_figures() -> None:
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), "--questions", "8", "--held-out", "4"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    results = json.loads(run.stdout)
+    results = json.loads(run_script(str(SCRIPT), "--questions", "8", "--held-out", "4"))
     assert results["training_pairs"] == 8 * 6
     figures = [*results["held_out"].values()]
     figures += [v for split in results["gold_set"].values() for v in split.values()]

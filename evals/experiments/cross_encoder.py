@@ -168,20 +168,16 @@ def gold_set_figures(model: CrossEncoder) -> dict[str, dict[str, float]]:
     answerable one holds a gold answer (or lies inside a gold span)."""
     settings = Settings()
     dataset = load_gold(GOLD, settings.corpus_dir)
+    sentences = [text[a:b] for text in dataset.texts.values() for a, b in sentence_spans(text)]
     figures = {}
     for split in ("dev", "test"):
         best, answerable, hits = [], [], []
         for q in (q for q in dataset.questions if q.split == split):
-            sentences = [
-                (source, text[a:b])
-                for source, text in dataset.texts.items()
-                for a, b in sentence_spans(text)
-            ]
-            scores = model.scores([q.question] * len(sentences), [s for _, s in sentences])
+            scores = model.scores([q.question] * len(sentences), sentences)
             best.append(float(scores.max()))
             answerable.append(q.answerable)
             if q.answerable:
-                top = sentences[int(scores.argmax())][1]
+                top = sentences[int(scores.argmax())]
                 hits.append(
                     any(a.lower() in top.lower() for a in q.answers)
                     or any(top in span.text or span.text in top for span in q.spans)
