@@ -1,6 +1,8 @@
-"""Warm ``answer()`` latency of the two readers side by side: ``RAG_READER=cosine`` (the
-baseline) and ``ranker`` (the default), asked the same questions in turn, in one process,
-on the default corpus and on all SQuAD v1.1 dev paragraphs (the index ``rag eval`` keeps).
+"""Warm ``answer()`` latency of the readers side by side: ``cosine`` (similarity alone, the
+baseline), ``ranker`` (the sentence ranker with cosine abstention, the default until the
+reading model) and ``crossencoder`` (the reading model reads and abstains, the default),
+asked the same questions in turn, in one process, on the default corpus and on all SQuAD
+v1.1 dev paragraphs (the index ``rag eval`` keeps).
 
     .venv/bin/rag eval --dataset squad --limit 500      # builds evals/data/index/squad once
     .venv/bin/python benchmarks/reader_latency.py
@@ -21,7 +23,11 @@ from rag import RAG
 from rag.config import Settings
 from rag.datasets import DATA_DIR, load_dataset
 
-READERS = ("cosine", "ranker")
+READERS = {
+    "cosine": {"reader": "cosine", "abstention": "cosine"},
+    "ranker": {"reader": "ranker", "abstention": "cosine"},
+    "crossencoder": {"reader": "crossencoder", "abstention": "crossencoder"},
+}
 
 
 def timed(rags: dict[str, RAG], questions: list[str]) -> dict[str, list[float]]:
@@ -38,7 +44,7 @@ def timed(rags: dict[str, RAG], questions: list[str]) -> dict[str, list[float]]:
 
 
 def readers(settings: Settings) -> dict[str, RAG]:
-    return {r: RAG(settings.model_copy(update={"reader": r})) for r in READERS}
+    return {name: RAG(settings.model_copy(update=update)) for name, update in READERS.items()}
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -308,7 +309,9 @@ def pair_logits(model, pairs: list[Pair]) -> np.ndarray:
 
 def question_scores(model, questions: list[Question], temperature: float) -> list[np.ndarray]:
     """P(supports) of every sentence of each question's paragraph."""
-    flat = [(q.question, s, c) for q in questions for s, c in zip(q.sentences, q.contexts)]
+    flat = [
+        (q.question, s, c) for q in questions for s, c in zip(q.sentences, q.contexts, strict=True)
+    ]
     if not flat:
         return []
     logits = logits_of(model, *map(list, zip(*flat, strict=True)))
@@ -337,7 +340,7 @@ def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> 
     right = pred == labels
     edges = np.linspace(0, 1, bins + 1)
     error = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges):
         inside = (conf > lo) & (conf <= hi)
         if inside.any():
             error += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
@@ -348,7 +351,9 @@ def abstention_figures(scores: list[np.ndarray], questions: list[Question], t: f
     best = np.array([s.max() if len(s) else 0.0 for s in scores])
     answerable = np.array([any(q.gold) for q in questions])
     abstain = best < t
-    top_right = [q.gold[int(np.argmax(s))] for s, q in zip(scores, questions) if any(q.gold)]
+    top_right = [
+        q.gold[int(np.argmax(s))] for s, q in zip(scores, questions, strict=True) if any(q.gold)
+    ]
     return {
         "questions": len(questions),
         "unanswerable": int((~answerable).sum()),
@@ -368,7 +373,11 @@ def answer_threshold(scores: list[np.ndarray], questions: list[Question]) -> flo
     """The highest threshold refusing at most 5% of answerable dev questions."""
     best = np.array([s.max() if len(s) else 0.0 for s in scores])
     answerable = np.array([any(q.gold) for q in questions])
-    ok = [t for t in np.arange(0.01, 1.0, 0.01) if (best[answerable] < t).mean() <= MAX_WRONG_ABSTENTIONS]
+    ok = [
+        t
+        for t in np.arange(0.01, 1.0, 0.01)
+        if (best[answerable] < t).mean() <= MAX_WRONG_ABSTENTIONS
+    ]
     return float(round(max(ok), 2)) if ok else 0.01
 
 

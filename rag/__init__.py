@@ -1,9 +1,10 @@
 """rag: answers from your documents, every claim backed by an exact, checkable quote.
 
->>> from rag import answer
+>>> from rag import answer, check
 >>> a = answer("What would Ukraine get in return?")  # doctest: +SKIP
 >>> print(a.text)            # every sentence ends with [n] markers
 >>> a.citations[0].quote     # exact text of a.citations[0].source at [start:end]
+>>> print(check("Ukraine drafted the plan."))  # doctest: +SKIP
 """
 
 import os
@@ -15,6 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.answer import Answer
+from rag.check import Check, CheckedSentence
 from rag.cite import Citation
 from rag.config import Settings
 from rag.conversation import Turn
@@ -24,11 +26,14 @@ from rag.retrieve import Passage
 __all__ = [
     "RAG",
     "Answer",
+    "Check",
+    "CheckedSentence",
     "Citation",
     "IndexBusy",
     "Passage",
     "Settings",
     "answer",
+    "check",
     "default_rag",
 ]
 
@@ -50,3 +55,9 @@ def answer(question: str, history: Iterable[Turn] | None = None) -> Answer:
     """Answer ``question`` from the default corpus with default settings (``RAG_*``);
     ``history`` makes it a follow-up (see :meth:`RAG.answer`)."""
     return default_rag().answer(question, history=history)
+
+
+def check(text: str) -> Check:
+    """Verify ``text`` against the default corpus, sentence by sentence (see
+    :meth:`RAG.check`)."""
+    return default_rag().check(text)

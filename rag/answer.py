@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.abstain import AbstentionModel, features
 from rag.cite import Citation, attach_marker, format_sources
+from rag.crossencoder import CrossEncoder
 from rag.embed import SentenceEmbeddings
 from rag.judge import STOPWORDS
 from rag.read import SentenceRanker, sentence_features
@@ -191,16 +192,58 @@ def ranker_inputs(question: str, sentences: list[Sentence], cosines: np.ndarray)
     )
 
 
+CANDIDATES = 12
+"""Sentences the cross-encoder reads per question: the most similar ones and the ranker's
+likeliest, this many of each (fewer where they coincide). Reading all of five passages'
+sentences would cost several times the latency for sentences neither first stage wants."""
+
+MORE_SENTENCES = 0.5
+"""A further sentence joins a cross-encoder reader's answer when its probability of
+answering is at least this share of the best one's (and reaches the answer threshold)."""
+
+
+class SentenceVectors:
+    """Each sentence's vector: the one stored at ingest, else encoded now (once per
+    distinct sentence, kept in an LRU cache of ``cache_size``)."""
+
+    def __init__(self, embeddings: SentenceEmbeddings, cache_size: int = 50_000) -> None:
+        self.embeddings = embeddings
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __call__(self, sentences: list[Sentence]) -> np.ndarray:
+        texts = [s.text for s in sentences if s.vector is None]
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self.embeddings.encode(missing), strict=True))
+        vectors = np.stack(
+            [self._cache[s.text] if s.vector is None else s.vector for s in sentences]
+        )
+        for t in texts:
+            self._cache.move_to_end(t)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vectors
+
+
 @dataclass(frozen=True)
 class Reading:
     """What the answerer read in the passages: their sentences, each one's cosine
-    similarity to the (whole) question, the ones it picked (index -> cosine similarity)
-    and the best similarity of any sentence to the question or a part of it."""
+    similarity to the (whole) question, the ones it picked (index -> cosine similarity),
+    the best similarity of any sentence to the question or a part of it, and, where a
+    cross-encoder read them, each candidate's probability of answering (index ->
+    probability; the best over the question and its parts)."""
 
     sentences: list[Sentence]
     cosines: np.ndarray
     picked: dict[int, float]
     best: float
+    answering: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        """The cross-encoder's best probability that a sentence answers (0: none read)."""
+        return max(self.answering.values(), default=0.0)
 
     def evidence(self, question: str, passages: list[Passage]) -> np.ndarray:
         """The abstention model's features (:func:`rag.abstain.features`) of this reading."""
@@ -260,6 +303,11 @@ class ExtractiveAnswerer:
     passages, an answer of the wrong kind (no number for "how many"). Its confidence
     is the Answer's ``score``; below ``min_confidence`` (default: the model's own
     threshold) the answer abstains. With ``abstention=None`` cosine alone decides.
+
+    ``crossencoder`` (:mod:`rag.crossencoder`) reads the candidate sentences with the
+    question and picks by their probability of answering instead; it may also be the
+    ``abstention`` judge: no candidate reaching ``min_confidence`` (default: its trained
+    answer threshold) means abstaining, whatever the cosine similarity.
     """
 
     def __init__(
@@ -269,9 +317,10 @@ class ExtractiveAnswerer:
         min_score: float = 0.3,
         max_sentences: int = 3,
         margin: float = 0.1,
-        abstention: AbstentionModel | None = None,
+        abstention: AbstentionModel | CrossEncoder | None = None,
         min_confidence: float | None = None,
         ranker: SentenceRanker | None = None,
+        crossencoder: CrossEncoder | None = None,
         cache_size: int = 50_000,
     ) -> None:
         if abstention is None and min_confidence is not None:
@@ -281,18 +330,22 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.margin = margin
         self.abstention = abstention
-        if abstention is not None and min_confidence is None:
+        if isinstance(abstention, CrossEncoder) and min_confidence is None:
+            min_confidence = abstention.card.answer_threshold
+        elif abstention is not None and min_confidence is None:
             min_confidence = abstention.threshold
         self.min_confidence = min_confidence
         self.ranker = ranker
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self.crossencoder = crossencoder
+        self._sentence_vectors = SentenceVectors(embeddings, cache_size)
 
     def __call__(self, question: str, passages: list[Passage], context: str = "") -> Answer:
         reading = self.read(question, passages, context)
         model = self.abstention
         score = reading.best if reading.sentences else None
-        if model is not None and reading.sentences:
+        if isinstance(model, CrossEncoder) and reading.sentences:
+            score = reading.confidence
+        elif model is not None and reading.sentences:
             # on the model's scale; with no usable sentence, no confidence at all
             score = (
                 model.confidence(reading.evidence(question, passages)) if reading.picked else 0.0
@@ -319,18 +372,70 @@ class ExtractiveAnswerer:
             return Reading([], np.zeros(0), {}, -1.0)
         vectors = self._sentence_vectors(sentences)
         picked: dict[int, float] = {}
+        answering: dict[int, float] = {}
         best = -1.0
         cosines = vectors @ self._query_vector(question, context)
         for n, asked in enumerate([question, *question_parts(question)]):
             scores = cosines if n == 0 else vectors @ self._query_vector(asked, context)
             best = max(best, float(scores.max()))
-            for i in self._pick(asked, sentences, scores, self.max_sentences if n == 0 else 1):
+            chance = self._answering(asked, sentences, scores)
+            for i, p in chance.items():
+                answering[i] = max(answering.get(i, 0.0), p)
+            most = self.max_sentences if n == 0 else 1
+            if self.crossencoder is not None:
+                chosen = self._pick_read(chance, scores, most)
+            else:
+                chosen = self._pick(asked, sentences, scores, most)
+            for i in chosen:
                 picked[i] = max(picked.get(i, -1.0), float(scores[i]))
             if n == 0 and picked:
                 hop = second_hop(question, sentences, scores, picked, passages, self.min_score)
                 if hop is not None:
                     picked[hop] = float(scores[hop])
-        return Reading(sentences, cosines, picked, best)
+        return Reading(sentences, cosines, picked, best, answering)
+
+    @property
+    def _reading_model(self) -> CrossEncoder | None:
+        if self.crossencoder is not None:
+            return self.crossencoder
+        return self.abstention if isinstance(self.abstention, CrossEncoder) else None
+
+    def _answering(
+        self, question: str, sentences: list[Sentence], cosines: np.ndarray
+    ) -> dict[int, float]:
+        """The cross-encoder's probability of answering ``question`` for each candidate
+        (:data:`CANDIDATES` by similarity, as many by the ranker); {} without one."""
+        model = self._reading_model
+        if model is None:
+            return {}
+        ranked = [int(i) for i in np.argsort(-cosines, kind="stable")[:CANDIDATES]]
+        if self.ranker is not None:
+            chance = self.ranker.probability(ranker_inputs(question, sentences, cosines))
+            ranked += [int(i) for i in np.argsort(-chance, kind="stable")[:CANDIDATES]]
+        candidates = list(dict.fromkeys(ranked))
+        before = preceding(sentences)
+        probabilities = model.answers(
+            question, [sentences[i].text for i in candidates], [before[i] for i in candidates]
+        )
+        return {i: float(p) for i, p in zip(candidates, probabilities, strict=True)}
+
+    def _pick_read(self, chance: dict[int, float], cosines: np.ndarray, most: int) -> list[int]:
+        """The cross-encoder reader's picks: its likeliest sentence, then any other within
+        :data:`MORE_SENTENCES` of it that reaches the answer threshold; loosely related
+        sentences are left out. With cosine abstention, only sentences reaching
+        ``min_score`` are candidates."""
+        if self.abstention is None:
+            chance = {i: p for i, p in chance.items() if cosines[i] >= self.min_score}
+        if not chance:
+            return []
+        ranked = sorted(chance, key=lambda i: -chance[i])
+        answer_threshold = (
+            self.min_confidence
+            if self.abstention is self.crossencoder
+            else self.crossencoder.card.answer_threshold
+        )
+        floor = max(chance[ranked[0]] * MORE_SENTENCES, answer_threshold or 0.0)
+        return [ranked[0], *(i for i in ranked[1:] if chance[i] >= floor)][:most]
 
     def _pick(
         self, question: str, sentences: list[Sentence], cosines: np.ndarray, most: int
@@ -363,19 +468,3 @@ class ExtractiveAnswerer:
             return vector
         vector = vector + CONTEXT_WEIGHT * np.asarray(self.embeddings.embed_query(context))
         return vector / np.linalg.norm(vector)
-
-    def _sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
-        """Each sentence's vector: the one stored at ingest, else encoded now (once per
-        distinct sentence, kept in an LRU cache)."""
-        texts = [s.text for s in sentences if s.vector is None]
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            self._cache.update(zip(missing, self.embeddings.encode(missing), strict=True))
-        vectors = np.stack(
-            [self._cache[s.text] if s.vector is None else s.vector for s in sentences]
-        )
-        for t in texts:
-            self._cache.move_to_end(t)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return vectors

@@ -1,4 +1,4 @@
-"""``rag``: ingest documents, ask a question, or serve the web chat."""
+"""``rag``: ingest documents, ask a question, check a text, or serve the web chat."""
 
 from __future__ import annotations
 
@@ -33,9 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     ask = sub.add_parser("ask", help="answer a question with numbered sources and quotes")
     ask.add_argument("question")
+    chk = sub.add_parser(
+        "check", help="verify a text against the sources: each sentence supported or not"
+    )
+    given = chk.add_mutually_exclusive_group(required=True)
+    given.add_argument("text", nargs="?", help="the text to check")
+    given.add_argument("--file", type=Path, help="check this file's text (- for stdin)")
     sub.add_parser("serve", help="start the web chat (same as python app.py)")
     ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
-    ev.add_argument("--dataset", default="default", help="default (gold set), squad or halueval")
+    ev.add_argument(
+        "--dataset",
+        default="default",
+        help="default (gold set), squad, halueval, or check (rag check's verdicts)",
+    )
     ev.add_argument("--gold", type=Path, help="gold JSONL for the default dataset")
     ev.add_argument("--limit", type=int, help="ask at most this many questions (fixed seed)")
     ev.add_argument("--seed", type=int, default=0)
@@ -74,12 +84,14 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
         )
     if args.command == "eval":
         return evaluate_command(args, rag.settings)
+    if args.command in ("ask", "check") and rag.count() == 0:
+        print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
+        print(rag.ingest(wait=600), file=sys.stderr)
     if args.command == "ask":
-        if rag.count() == 0:
-            print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
-            print(rag.ingest(wait=600), file=sys.stderr)
         print(rag.answer(args.question))
         return 0
+    if args.command == "check":
+        return check_command(args, rag)
     warming = threading.Thread(target=rag.warm)
     warming.start()  # the question encoder loads while the web framework is imported
     from rag.ui import serve
@@ -89,9 +101,34 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
     return 0
 
 
+def check_command(args: argparse.Namespace, rag: RAG) -> int:
+    """Print the verdicts; exit 1 when a sentence is contradicted, 2 for bad input."""
+    if args.file is None:
+        text = args.text
+    else:
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"rag check: cannot read {args.file}: {err}", file=sys.stderr)
+            return 2
+    try:
+        result = rag.check(text, progress=_progress if sys.stderr.isatty() else None)
+    except ValueError as err:
+        print(f"rag check: {err}", file=sys.stderr)
+        return 2
+    print(result)
+    return 1 if result.count("contradicted") else 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rchecked {done}/{total} sentences", end="\n" if done == total else "", file=sys.stderr)
+
+
 def evaluate_command(args: argparse.Namespace, settings) -> int:
     from rag.evaluate import GOLD, check_floors, evaluate
 
+    if args.dataset == "check":
+        return check_eval_command(args, settings)
     run, report = evaluate(
         args.dataset,
         limit=args.limit,
@@ -122,6 +159,25 @@ def evaluate_command(args: argparse.Namespace, settings) -> int:
     if not args.check:
         return 0
     broken = check_floors(data, args.dataset)
+    for line in broken:
+        print(f"FLOOR BROKEN: {line}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def check_eval_command(args: argparse.Namespace, settings) -> int:
+    from rag.check_eval import evaluate_check
+    from rag.evaluate import check_floors
+
+    data, report = evaluate_check(settings, args.out)
+    split = "test"
+    print(f"{split} split, rag check against the word-level judge:")
+    for key, value in data["metrics"][split].items():
+        if not isinstance(value, dict):
+            print(f"{key:>24}: {round(value, 3)}")
+    print(f"report: {report}")
+    if not args.check:
+        return 0
+    broken = check_floors(data, "check")
     for line in broken:
         print(f"FLOOR BROKEN: {line}", file=sys.stderr)
     return 1 if broken else 0

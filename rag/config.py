@@ -84,25 +84,30 @@ class Settings(BaseSettings):
         0.3,
         ge=-1.0,
         le=1.0,
-        description="Cosine similarity a sentence needs to be used; below it the answer abstains.",
+        description="Cosine similarity a sentence needs to be used; below it the answer "
+        "abstains (with RAG_ABSTENTION=cosine or model).",
     )
-    abstention: Literal["cosine", "model"] = Field(
-        "cosine",
-        description="`cosine`: RAG_MIN_SCORE alone decides; `model`: a trained model also "
-        "judges whether the evidence answers (rag/abstention.json; refuses more).",
+    abstention: Literal["crossencoder", "model", "cosine"] = Field(
+        "crossencoder",
+        description="Who decides that the sources don't say: `crossencoder` (the trained "
+        "reading model: no candidate sentence likely enough to answer; rag/crossencoder.npz), "
+        "`model` (a logistic model over word features; rag/abstention.json) or `cosine` "
+        "(RAG_MIN_SCORE alone).",
     )
     min_confidence: float | None = Field(
         None,
         ge=0.0,
         le=1.0,
-        description="Confidence the abstention model needs to answer; default: its "
-        "trained operating point.",
+        description="Confidence the abstention judge (`crossencoder` or `model`) needs to "
+        "answer; default: its trained operating point.",
     )
-    reader: Literal["ranker", "cosine"] = Field(
-        "ranker",
-        description="How answer sentences are picked: `ranker` (a trained model over "
-        "similarity, the question's rarer words and word pairs and the kind of answer "
-        "asked for; rag/ranker.json) or `cosine` (similarity alone).",
+    reader: Literal["crossencoder", "ranker", "cosine"] = Field(
+        "crossencoder",
+        description="How answer sentences are picked: `crossencoder` (the trained reading "
+        "model reads each candidate with the question; the ranker and similarity choose the "
+        "candidates), `ranker` (a logistic model over similarity, the question's rarer words "
+        "and word pairs and the kind of answer asked for; rag/ranker.json) or `cosine` "
+        "(similarity alone).",
     )
     sentence_margin: float = Field(
         0.1,
@@ -129,6 +134,12 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(
         400, gt=0, le=32_768, description="Most tokens the model may write per answer."
     )
+    verifier: Literal["crossencoder", "lexical"] = Field(
+        "crossencoder",
+        description="Who checks that a generated sentence's cited passage supports it: "
+        "`crossencoder` (the trained reading model, which sees paraphrase and "
+        "contradiction) or `lexical` (shared words, numbers and negation; rag/judge.py).",
+    )
     unsupported: Literal["drop", "flag"] = Field(
         "drop",
         description="A generated sentence its cited passage does not support: `drop` it, "
@@ -137,6 +148,13 @@ class Settings(BaseSettings):
 
     max_question_chars: int = Field(
         2000, gt=0, le=100_000, description="Longer questions are refused with a message."
+    )
+
+    max_check_chars: int = Field(
+        50_000,
+        gt=0,
+        le=1_000_000,
+        description="Longest text `rag check` (and the chat's check panel) takes, in characters.",
     )
 
     # --- Web chat ---
@@ -205,8 +223,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _confidence_needs_the_model(self) -> Settings:
-        if self.min_confidence is not None and self.abstention != "model":
-            raise ValueError("RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=model")
+        if self.min_confidence is not None and self.abstention == "cosine":
+            raise ValueError(
+                "RAG_MIN_CONFIDENCE needs RAG_ABSTENTION=crossencoder or model (cosine "
+                "abstention is set by RAG_MIN_SCORE)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -294,11 +294,17 @@ class CrossEncoder:
     """
 
     def __init__(
-        self, run: Callable[[dict[str, np.ndarray]], np.ndarray], card: Card, path: str
+        self,
+        run: Callable[[dict[str, np.ndarray]], np.ndarray],
+        card: Card,
+        path: str,
+        runtime: str = "onnx",
     ) -> None:
         self._run = run
         self.card = card
         self.path = path
+        self.runtime = runtime
+        """``onnx`` or ``torch``: what runs the model."""
 
     @staticmethod
     @lru_cache(maxsize=2)
@@ -320,13 +326,16 @@ class CrossEncoder:
                 _export(model, path, target)
                 run = _onnx_runner(target)
                 probe = _probe_arrays(path)
-                if np.abs(_softmax(run(probe)) - _softmax(reference(probe))).max() <= ONNX_TOLERANCE:
+                if (
+                    np.abs(_softmax(run(probe)) - _softmax(reference(probe))).max()
+                    <= ONNX_TOLERANCE
+                ):
                     return CrossEncoder(run, info, path)
                 target.unlink()
                 (folder / "mismatch").touch()
         except Exception:  # no export is a slower start, never a failure
             log.warning("no ONNX export of the cross-encoder; running it in torch", exc_info=True)
-        return CrossEncoder(reference, info, path)
+        return CrossEncoder(reference, info, path, runtime="torch")
 
     def probabilities(
         self,

@@ -22,6 +22,7 @@ from rag.answer import Answer, ExtractiveAnswerer
 from rag.bm25 import BM25
 from rag.config import PROJECT_ROOT, Settings
 from rag.datasets import DATA_DIR, GOLD, Dataset, EvalQuestion, load_dataset
+from rag.generate import ModelVerifier
 from rag.judge import judge
 from rag.pipeline import RAG, holding
 from rag.report import write as write_report
@@ -74,8 +75,16 @@ def statements(text: str) -> list[tuple[str, list[int]]]:
     return found
 
 
-def citation_support(answer: Answer) -> tuple[int, int, int, int]:
-    """ALCE citation recall and precision counts for one answer.
+def lexically_supports(premise: str, claim: str) -> bool:
+    """The word-level judge (:func:`rag.judge.judge`)."""
+    return judge(premise, claim).supported
+
+
+def citation_support(
+    answer: Answer, supports: Callable[[str, str], bool] = lexically_supports
+) -> tuple[int, int, int, int]:
+    """ALCE citation recall and precision counts for one answer, by the judge
+    ``supports(premise, claim)``.
 
     Returns (statements, supported statements, citations, precise citations). A statement
     is supported when its cited passages, joined, support it. A citation is precise when
@@ -89,13 +98,13 @@ def citation_support(answer: Answer) -> tuple[int, int, int, int]:
         cited = [evidence[n] for n in numbers if n in evidence]
         n_statements += 1
         n_citations += len(numbers)
-        if not cited or not judge(" ".join(cited), claim).supported:
+        if not cited or not supports(" ".join(cited), claim):
             continue
         n_supported += 1
         for i, premise in enumerate(cited):
             others = cited[:i] + cited[i + 1 :]
-            alone = judge(premise, claim).supported
-            if alone or not others or not judge(" ".join(others), claim).supported:
+            alone = supports(premise, claim)
+            if alone or not others or not supports(" ".join(others), claim):
                 n_precise += 1
     return n_statements, n_supported, n_citations, n_precise
 
@@ -174,6 +183,9 @@ class QuestionResult:
     gold_cited_all: bool
     quotes_exact: int
     latency_ms: float
+    supported_statements_model: int = 0
+    """As ``supported_statements``, judged by the reading model instead of the words."""
+    precise_citations_model: int = 0
     fell_back: bool = False
     """The language model failed and the extractive answerer answered (``Answer.note``)."""
     failures: list[str] = field(default_factory=list)
@@ -185,13 +197,19 @@ def measure(
     texts: dict[str, str],
     bm25_ranked: list[tuple[str, int, int]],
     latency_ms: float,
+    model_supports: Callable[[str, str], bool] | None = None,
 ) -> QuestionResult:
+    """Everything measured for one answer; ``model_supports`` is the second judge of
+    its citations (the reading model), reported beside the word-level one."""
     gold = gold_locations(question, texts)
     golds = list(question.answers)
     cites = answer.citations
     exact = [texts.get(c.source, "")[c.start : c.end] == c.quote for c in cites]
     gold_cited = [any(g.hit(c.source, c.start, c.end) for c in cites) for g in gold]
     n_st, n_sup, n_cit, n_prec = citation_support(answer) if not answer.abstained else (0, 0, 0, 0)
+    model_counts = (0, 0, 0, 0)
+    if model_supports is not None and not answer.abstained:
+        model_counts = citation_support(answer, model_supports)
     result = QuestionResult(
         id=question.id,
         question=question.question,
@@ -228,6 +246,8 @@ def measure(
         gold_cited_all=bool(gold_cited) and all(gold_cited),
         quotes_exact=sum(exact),
         latency_ms=latency_ms,
+        supported_statements_model=model_counts[1],
+        precise_citations_model=model_counts[3],
         fell_back=answer.note is not None,
     )
     result.failures = failures(result)
@@ -298,6 +318,14 @@ def summarize(results: list[QuestionResult], k: int) -> dict[str, float | int | 
             else None
         ),
         "citation_precision": sum(r.precise_citations for r in answered) / n_cit if n_cit else None,
+        "citation_recall_model": (
+            sum(r.supported_statements_model for r in answered) / statements_total
+            if statements_total
+            else None
+        ),
+        "citation_precision_model": (
+            sum(r.precise_citations_model for r in answered) / n_cit if n_cit else None
+        ),
         "gold_coverage": _share([r.gold_cited_any for r in answerable]),
         "gold_coverage_all": _share([r.gold_cited_all for r in answerable]),
         "quote_exactness": sum(r.quotes_exact for r in results) / n_quotes if n_quotes else None,
@@ -390,6 +418,7 @@ def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
     chunks = rag.store.chunks()
     bm25 = BM25([c.text for c in chunks])
     k = rag.settings.k
+    verify = ModelVerifier(rag.crossencoder)
     results = []
     for question in tqdm(dataset.questions, desc="Asking", unit="q", disable=not progress):
         t0 = time.perf_counter()
@@ -399,7 +428,16 @@ def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
             (chunks[i].source, chunks[i].start, chunks[i].end)
             for i, _ in bm25.top(question.question, k)
         ]
-        results.append(measure(question, answer, dataset.texts, lexical, latency))
+        results.append(
+            measure(
+                question,
+                answer,
+                dataset.texts,
+                lexical,
+                latency,
+                lambda premise, claim: verify(claim, premise) is not None,
+            )
+        )
     return EvalRun(
         dataset.name,
         k,

@@ -3,10 +3,12 @@
 A language model writes fluent answers, but it may cite the wrong passage, cite none,
 cite a passage that does not exist, or add facts of its own. So its text is never shown
 as is: each sentence must carry ``[n]`` markers into the numbered passages, a cited
-passage must support the sentence (:func:`rag.judge.judge`), and each citation gets the
-exact sentence(s) of that passage that support it, with offsets. A sentence nothing
-supports is dropped (or, with ``unsupported="flag"``, shown marked as unverified, never
-as cited fact); when nothing supported is left, the answer abstains.
+passage must support the sentence (a :class:`Verifier`: the reading model by default,
+:class:`ModelVerifier`, or the word-level judge, :func:`rag.judge.judge`), and each
+citation gets the exact sentence(s) of that passage that support it, with offsets. A
+sentence nothing supports is dropped (or, with ``unsupported="flag"``, shown marked as
+unverified, never as cited fact: a contradicted one too); when nothing supported is left,
+the answer abstains.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag.answer import Answer, Answerer
 from rag.cite import Citation, attach_marker
-from rag.judge import judge
+from rag.crossencoder import CONTRADICTS, SUPPORTS, CrossEncoder
+from rag.judge import judge, numbers
 from rag.retrieve import Passage
 from rag.sentences import sentence_spans
 
@@ -115,7 +119,68 @@ class Claim:
         return bool(self.quotes)
 
 
-def claims(text: str, passages: list[Passage]) -> list[Claim]:
+class Verifier(Protocol):
+    """Finds where a passage supports a claim."""
+
+    def __call__(self, claim: str, text: str) -> tuple[int, int] | None:
+        """The shortest run of ``text``'s sentences that supports ``claim``, as offsets
+        into ``text``; None when none does."""
+        ...
+
+
+def runs(text: str, widths: tuple[int, ...] = (1, 2, 3)) -> list[list[tuple[int, int]]]:
+    """Runs of consecutive sentences of ``text`` as (start, end), by width."""
+    spans = sentence_spans(text)
+    return [
+        [(spans[i][0], spans[i + width - 1][1]) for i in range(len(spans) - width + 1)]
+        for width in widths
+    ]
+
+
+def supporting_span(claim: str, text: str) -> tuple[int, int] | None:
+    """The word-level :class:`Verifier`: the shortest run of sentences of ``text`` (one,
+    else two or three in a row) that :func:`rag.judge.judge` says supports ``claim``."""
+    for width in runs(text):
+        verdicts = [(judge(text[s:e], claim), (s, e)) for s, e in width]
+        backed = [(v.coverage, span) for v, span in verdicts if v.supported]
+        if backed:
+            return max(backed)[1]
+    return None
+
+
+class ModelVerifier:
+    """The reading model as :class:`Verifier`: a run of one or two sentences supports a
+    claim when the model's P(supports) reaches its support threshold, its P(contradicts)
+    stays below the contradiction threshold, and every number of the claim is in the run
+    (a figure is the one fact the model reads least reliably). Verdicts are cached: a
+    streamed answer is verified again each time a sentence is added."""
+
+    def __init__(self, model: CrossEncoder, cache_size: int = 4096) -> None:
+        self.model = model
+        self._verify = lru_cache(maxsize=cache_size)(self._find)
+
+    def __call__(self, claim: str, text: str) -> tuple[int, int] | None:
+        return self._verify(claim, text)
+
+    def _find(self, claim: str, text: str) -> tuple[int, int] | None:
+        card = self.model.card
+        for width in runs(text, (1, 2)):
+            if not width:
+                continue
+            probs = self.model.support([claim] * len(width), [text[s:e] for s, e in width])
+            backed = [
+                (probs[i, SUPPORTS], (s, e))
+                for i, (s, e) in enumerate(width)
+                if probs[i, SUPPORTS] >= card.support_threshold
+                and probs[i, CONTRADICTS] < card.contradict_threshold
+                and numbers(claim) <= numbers(text[s:e])
+            ]
+            if backed:
+                return max(backed)[1]
+        return None
+
+
+def claims(text: str, passages: list[Passage], verify: Verifier = supporting_span) -> list[Claim]:
     """The model's sentences, each checked against the passages it cites."""
     sentences: list[str] = []
     for start, end in sentence_spans(text):
@@ -124,10 +189,10 @@ def claims(text: str, passages: list[Passage]) -> list[Claim]:
             sentences[-1] += " " + piece
         else:
             sentences.append(piece)
-    return [_check(s, passages) for s in sentences if _MARKERS.sub("", s).strip()]
+    return [_check(s, passages, verify) for s in sentences if _MARKERS.sub("", s).strip()]
 
 
-def _check(sentence: str, passages: list[Passage]) -> Claim:
+def _check(sentence: str, passages: list[Passage], verify: Verifier) -> Claim:
     numbers = [int(n) for group in _MARKERS.findall(sentence) for n in re.split(r"[,;]", group)]
     claim = " ".join(_MARKERS.sub("", sentence).split())
     claim = re.sub(r"\s+([.!?,;:])", r"\1", claim)
@@ -135,23 +200,10 @@ def _check(sentence: str, passages: list[Passage]) -> Claim:
     invented = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(passages)))
     quotes = []
     for n in cited:
-        found = supporting_span(claim, passages[n - 1].text)
+        found = verify(claim, passages[n - 1].text)
         if found is not None:
             quotes.append((n - 1, *found))
     return Claim(claim, cited, invented, tuple(quotes))
-
-
-def supporting_span(claim: str, text: str) -> tuple[int, int] | None:
-    """The shortest run of sentences of ``text`` (one, else two or three in a row) that
-    supports ``claim``, as offsets into ``text``; None when no such run does."""
-    spans = sentence_spans(text)
-    for width in (1, 2, 3):
-        runs = [(spans[i][0], spans[i + width - 1][1]) for i in range(len(spans) - width + 1)]
-        verdicts = [(judge(text[s:e], claim), (s, e)) for s, e in runs]
-        backed = [(v.coverage, span) for v, span in verdicts if v.supported]
-        if backed:
-            return max(backed)[1]
-    return None
 
 
 def verified_answer(
@@ -160,13 +212,15 @@ def verified_answer(
     passages: list[Passage],
     unsupported: Literal["drop", "flag"] = "drop",
     max_sentences: int | None = None,
+    verify: Verifier = supporting_span,
 ) -> Answer:
     """The model's ``text`` as an :class:`Answer`: supported sentences with exact-quote
     citations (numbered by first use), unsupported ones dropped or flagged, each sentence
     once and at most ``max_sentences`` of them; an abstention when the model said the
     passages do not answer or nothing it wrote is supported. ``score`` is the share of
     its (distinct) sentences that were supported."""
-    return _answer(question, claims(text, passages), passages, unsupported, max_sentences)
+    checked = claims(text, passages, verify)
+    return _answer(question, checked, passages, unsupported, max_sentences)
 
 
 def shown(
@@ -295,10 +349,12 @@ class LLMAnswerer:
         max_sentences: int = 3,
         unsupported: Literal["drop", "flag"] = "drop",
         fallback: Answerer | None = None,
+        verify: Verifier = supporting_span,
     ) -> None:
         if unsupported not in ("drop", "flag"):
             raise ValueError(f"unsupported must be 'drop' or 'flag', not {unsupported!r}")
         self.llm = llm
+        self.verify = verify
         self.max_sentences = max_sentences
         self.unsupported = unsupported
         self.fallback = fallback
@@ -324,7 +380,7 @@ class LLMAnswerer:
                 if len(spans) - 1 <= complete:  # the last sentence may still grow
                     continue
                 complete = len(spans) - 1
-                checked = claims(text[: spans[complete][0]], passages)
+                checked = claims(text[: spans[complete][0]], passages, self.verify)
                 partial = self._verified(question, checked, passages)
                 full = len(shown(checked, self.unsupported, None)) >= self.max_sentences
                 enough = full or len(checked) >= RAMBLING * self.max_sentences
@@ -335,7 +391,7 @@ class LLMAnswerer:
         except Exception as err:
             yield self._fall_back(err, question, passages, context)
             return
-        yield self._verified(question, claims(text, passages), passages)
+        yield self._verified(question, claims(text, passages, self.verify), passages)
 
     def _verified(self, question: str, checked: list[Claim], passages: list[Passage]) -> Answer:
         return _answer(question, checked, passages, self.unsupported, self.max_sentences)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -17,13 +17,22 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.abstain import AbstentionModel
-from rag.answer import Answer, Answerer, ExtractiveAnswerer, clean_question, refusal
+from rag.answer import (
+    Answer,
+    Answerer,
+    ExtractiveAnswerer,
+    SentenceVectors,
+    clean_question,
+    refusal,
+)
 from rag.bm25 import LexicalIndex
+from rag.check import Check, Checker
 from rag.config import Settings
 from rag.conversation import Asked, Turn, earlier_questions
+from rag.crossencoder import CrossEncoder
 from rag.embed import SentenceEmbeddings, cache_dir
 from rag.formats import UnreadableFile, read_file
-from rag.generate import LLMAnswerer, chat_model
+from rag.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
 from rag.ingest import IngestReport, Splitter, load
 from rag.read import SentenceRanker
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
@@ -95,6 +104,12 @@ class RAG:
         return SentenceEmbeddings(self.settings.embedding_model)
 
     @cached_property
+    def crossencoder(self) -> CrossEncoder:
+        """The trained reading model (:mod:`rag.crossencoder`, over the packaged MiniLM
+        whatever ``RAG_EMBEDDING_MODEL`` says); one per process."""
+        return CrossEncoder.load()
+
+    @cached_property
     def store(self) -> Store:
         return Store(open_client(self.settings), self.settings.collection, self.embeddings)
 
@@ -105,20 +120,32 @@ class RAG:
         if self._answerer is not None:
             return self._answerer
         s = self.settings
+        reading = self.crossencoder if "crossencoder" in (s.reader, s.abstention) else None
+        abstention: AbstentionModel | CrossEncoder | None = None
+        if s.abstention == "model":
+            abstention = AbstentionModel.load()
+        elif s.abstention == "crossencoder":
+            abstention = reading
         extractive = ExtractiveAnswerer(
             self.embeddings,
             min_score=s.min_score,
             max_sentences=s.max_sentences,
             margin=s.sentence_margin,
-            abstention=AbstentionModel.load() if s.abstention == "model" else None,
+            abstention=abstention,
             min_confidence=s.min_confidence,
-            ranker=SentenceRanker.load() if s.reader == "ranker" else None,
+            ranker=SentenceRanker.load() if s.reader in ("ranker", "crossencoder") else None,
+            crossencoder=reading if s.reader == "crossencoder" else None,
         )
         llm = self._llm or chat_model(s)
         if llm is None:
             return extractive
+        verify = ModelVerifier(self.crossencoder) if s.verifier == "crossencoder" else None
         return LLMAnswerer(
-            llm, max_sentences=s.max_sentences, unsupported=s.unsupported, fallback=extractive
+            llm,
+            max_sentences=s.max_sentences,
+            unsupported=s.unsupported,
+            fallback=extractive,
+            verify=verify or supporting_span,
         )
 
     @cached_property
@@ -367,6 +394,25 @@ class RAG:
         passages = self._retrieve_passages().invoke(asked.search)
         for partial in streaming(asked.focus, passages, **asked.extra):
             yield asked.finish(partial)
+
+    def check(self, text: str, progress: Callable[[int, int], None] | None = None) -> Check:
+        """Verify ``text`` against the sources, sentence by sentence (:mod:`rag.check`):
+        each sentence is supported, contradicted or not found, with the exact quotes
+        its verdict rests on. ``progress(done, total)`` is called after each sentence.
+
+        Example:
+            >>> print(rag.check("Ukraine drafted the plan."))  # doctest: +SKIP
+        """
+        if len(text) > self.settings.max_check_chars:
+            raise ValueError(
+                f"the text is too long to check ({len(text):,} characters; the limit is "
+                f"{self.settings.max_check_chars:,}, set by RAG_MAX_CHECK_CHARS)"
+            )
+        return self.checker(text, progress)
+
+    @cached_property
+    def checker(self) -> Checker:
+        return Checker(self.retrieve, self.crossencoder, SentenceVectors(self.embeddings))
 
     @staticmethod
     def _inputs(question: str, history: Iterable[Turn] | None) -> dict[str, Any]:

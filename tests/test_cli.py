@@ -61,3 +61,26 @@ def test_a_malformed_login_is_named_but_never_echoed(cli_env) -> None:
     assert done.returncode == 2
     assert "RAG_AUTH" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_check_prints_each_sentence_verdict_and_exits_1_on_a_contradiction(cli_env) -> None:
+    done = rag("check", "Ukraine helped prepare the framework.", env=cli_env)
+    assert done.returncode == 1, done.stderr
+    assert "✗ contradicted" in done.stdout
+    assert "Ukraine was not involved in preparing the framework" in done.stdout
+
+
+def test_check_reads_a_file_and_exits_0_when_nothing_is_contradicted(
+    cli_env, tmp_path: Path
+) -> None:
+    draft = tmp_path / "draft.md"
+    draft.write_text("Reuters reported the outline on November 19, 2025.\n", encoding="utf-8")
+    done = rag("check", "--file", str(draft), env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("1 supported, 0 contradicted, 0 not found, of 1 sentences.")
+
+
+def test_check_of_a_missing_file_says_so(cli_env, tmp_path: Path) -> None:
+    done = rag("check", "--file", str(tmp_path / "nope.md"), env=cli_env)
+    assert done.returncode == 2
+    assert "cannot read" in done.stderr

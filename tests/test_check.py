@@ -1,0 +1,87 @@
+"""check(): any text verified against the sources, sentence by sentence, with exact quotes."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import RAG, Check
+from rag.check import claims_of, lexical_verdict
+from tests.conftest import ARTICLE, source_text
+
+DRAFT = (
+    "Ukraine helped prepare the framework. "
+    "Under the outline, Kyiv would give up some of its land. "
+    "The Kremlin welcomed the proposal."
+)
+
+
+@pytest.fixture(scope="module")
+def checked(default_rag: RAG) -> Check:
+    return default_rag.check(DRAFT)
+
+
+def test_each_sentence_of_the_text_gets_a_verdict_in_order(checked: Check) -> None:
+    assert [s.verdict for s in checked.sentences] == ["contradicted", "supported", "not found"]
+    assert [s.supported for s in checked.sentences] == [False, True, False]
+    assert [DRAFT[s.start : s.end] for s in checked.sentences] == [
+        s.text for s in checked.sentences
+    ]
+
+
+def test_a_supported_sentence_cites_an_exact_quote_of_the_source(
+    checked: Check, corpus_dir
+) -> None:
+    supported = checked.sentences[1]
+    text = source_text(corpus_dir, ARTICLE)
+    assert supported.citations
+    for c in supported.citations:
+        assert c.source == ARTICLE and text[c.start : c.end] == c.quote
+    assert any("give up some territory" in c.quote for c in supported.citations)
+    assert 0.5 <= supported.score <= 1.0
+
+
+def test_a_contradicted_sentence_cites_what_contradicts_it(checked: Check) -> None:
+    contradicted = checked.sentences[0]
+    assert any(
+        "Ukraine was not involved in preparing the framework" in c.quote
+        for c in contradicted.citations
+    )
+
+
+def test_a_claim_the_sources_do_not_make_cites_nothing(checked: Check) -> None:
+    assert checked.sentences[2].citations == []
+
+
+def test_the_check_prints_as_a_readable_list(checked: Check) -> None:
+    text = str(checked)
+    assert text.startswith("1 supported, 1 contradicted, 1 not found, of 3 sentences.")
+    assert "✗ contradicted" in text and "✓ supported" in text and "? not found" in text
+    assert f'[1] {ARTICLE}: "' in text
+
+
+def test_an_empty_text_has_nothing_to_check(default_rag: RAG) -> None:
+    result = default_rag.check("  \n ")
+    assert result.sentences == []
+    assert str(result) == "Nothing to check: the text has no sentences."
+
+
+def test_a_text_over_the_limit_is_refused_with_the_setting_named(default_rag: RAG) -> None:
+    small = RAG(default_rag.settings.model_copy(update={"max_check_chars": 10}))
+    with pytest.raises(ValueError, match="RAG_MAX_CHECK_CHARS"):
+        small.check("A sentence that is longer than ten characters.")
+
+
+def test_progress_is_reported_after_each_sentence(default_rag: RAG) -> None:
+    seen: list[tuple[int, int]] = []
+    default_rag.check("Kyiv would cede land. Reuters reported it.", lambda *n: seen.append(n))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_headings_and_bare_words_are_not_checked() -> None:
+    text = "Notes\nOK. The plan was drafted in Washington."
+    assert [text[s:e] for s, e in claims_of(text)] == ["The plan was drafted in Washington."]
+
+
+def test_the_lexical_judge_misses_the_paraphrase_the_model_supports(default_rag: RAG) -> None:
+    claim = "Under the outline, Kyiv would give up some of its land."
+    assert lexical_verdict(claim, default_rag.retrieve(claim)) == "not found"

@@ -1,0 +1,148 @@
+"""The reading model: how pairs are laid out, what ships, and what it reads correctly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import crossencoder as ce
+from rag.crossencoder import CONTRADICTS, NEUTRAL, SUPPORTS, Card, CrossEncoder
+from rag.embed import default_model_path, load_tokenizer
+
+TOKENIZER = load_tokenizer(default_model_path())
+CLS, SEP = TOKENIZER.token_to_id("[CLS]"), TOKENIZER.token_to_id("[SEP]")
+
+
+@pytest.fixture(scope="module")
+def model() -> CrossEncoder:
+    return CrossEncoder.load()
+
+
+# --- how a pair is read ---
+
+
+def test_a_pair_reads_question_then_sentence_then_context() -> None:
+    ids, types = ce.pair_ids("Who won?", "Ann won.", "The race.")
+    q = TOKENIZER.encode("Who won?", add_special_tokens=False).ids
+    s = TOKENIZER.encode("Ann won.", add_special_tokens=False).ids
+    c = TOKENIZER.encode("The race.", add_special_tokens=False).ids
+    assert ids == [CLS, *q, SEP, *s, SEP, *c, SEP]
+    assert types == [0] * (len(q) + 2) + [1] * (len(s) + len(c) + 2)
+
+
+def test_a_pair_without_context_has_no_third_part() -> None:
+    ids, _ = ce.pair_ids("Who won?", "Ann won.")
+    assert ids.count(SEP) == 2
+
+
+def test_a_long_pair_is_cut_to_the_model_length_keeping_all_three_parts() -> None:
+    ids, types = ce.pair_ids("why " * 200, "word " * 400, "before " * 100)
+    assert len(ids) == len(types) == ce.MAX_LENGTH
+    assert ids.count(SEP) == 3
+    assert ids.index(SEP) == ce.MAX_FIRST + 1  # the question is cut to MAX_FIRST
+
+
+def test_batches_are_padded_with_a_mask() -> None:
+    arrays = ce.batch_arrays([ce.pair_ids("a?", "b."), ce.pair_ids("a longer one?", "b c d e.")])
+    assert arrays["input_ids"].shape == arrays["attention_mask"].shape
+    assert arrays["attention_mask"][0].sum() < arrays["attention_mask"][1].sum()
+    assert arrays["input_ids"][0][arrays["attention_mask"][0] == 0].tolist() == [0] * int(
+        (arrays["attention_mask"][0] == 0).sum()
+    )
+
+
+# --- what ships ---
+
+
+def test_the_shipped_weights_are_small_and_hold_only_trained_layers() -> None:
+    assert ce.WEIGHTS.stat().st_size < 12 * 2**20
+    with np.load(ce.WEIGHTS) as data:
+        names = [n for n in data.files if not n.endswith(":scale")]
+    assert names and not any(ce.frozen(n) for n in names)
+    assert "head.weight" in names
+
+
+def test_the_card_has_operating_points_and_held_out_figures() -> None:
+    card = Card.load()
+    for threshold in (card.answer_threshold, card.support_threshold, card.contradict_threshold):
+        assert 0 < threshold < 1
+    assert card.temperature > 0
+    assert card.trained_on.startswith("evals/train_reader.py")
+    assert card.figures["vitaminc_pairs_test"]["accuracy"] > 0.7
+
+
+def test_saved_weights_reload_to_nearly_the_same_model(tmp_path: Path) -> None:
+    """int8 rows with a scale each: the reloaded model's probabilities stay close."""
+    import torch
+
+    trained = ce.torch_model()
+    ce.save_trained(trained, tmp_path / "w.npz")
+    again = ce.torch_model(weights=tmp_path / "w.npz")
+    arrays = ce._probe_arrays(default_model_path())
+    with torch.inference_mode():
+        first, second = (
+            torch.softmax(m(**{k: torch.from_numpy(v) for k, v in arrays.items()}), -1).numpy()
+            for m in (trained, again)
+        )
+    assert np.abs(first - second).max() < 0.02
+
+
+def test_weights_for_another_model_are_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "w.npz", **{"bert.encoder.layer.5.nonsense": np.zeros(3, np.float16)})
+    with pytest.raises(ValueError, match="retrain"):
+        ce.torch_model(weights=tmp_path / "w.npz")
+
+
+def test_the_onnx_export_gives_torchs_probabilities(model: CrossEncoder) -> None:
+    assert model.runtime == "onnx"
+    firsts, seconds, contexts = (list(x) for x in zip(*ce.PROBE, strict=True))
+    reference = ce._torch_runner(ce.torch_model())(ce._probe_arrays(model.path))
+    expected = ce._softmax(reference / model.card.temperature)
+    # the probe pairs are batched by length in probabilities(): order must not matter
+    assert np.abs(model.probabilities(firsts, seconds, contexts) - expected).max() < 1e-3
+
+
+# --- what it reads ---
+
+ANSWER = (
+    "A United States drafted outline for a settlement to the war between Russia and Ukraine "
+    "would ask Kyiv to cede portions of territory and to reduce key elements of its military "
+    "capability in return for international security guarantees, Reuters reported on "
+    "November 19, 2025."
+)
+RELATED = (
+    "The disclosures have prompted a swift and uneasy reaction across allied capitals and "
+    "within Ukraine, where officials and civil society groups have expressed alarm at the "
+    "prospect of trading land for promises of security."
+)
+
+
+def test_the_answering_sentence_outscores_a_related_one_for_a_reworded_question(
+    model: CrossEncoder,
+) -> None:
+    answer, related = model.answers("What would Kyiv get for giving up land?", [ANSWER, RELATED])
+    assert answer > related
+    assert answer >= model.card.answer_threshold
+
+
+def test_an_on_topic_question_the_sentence_does_not_answer_scores_low(model: CrossEncoder) -> None:
+    (score,) = model.answers("Which countries would provide the guarantees?", [ANSWER])
+    (answered,) = model.answers("What would Ukraine receive in return?", [ANSWER])
+    assert score < answered
+
+
+@pytest.mark.parametrize(
+    ("claim", "label"),
+    [
+        ("Kyiv would be asked to give up some territory.", SUPPORTS),
+        ("The outline would let Ukraine keep all of its territory.", CONTRADICTS),
+        ("The outline was welcomed in Beijing.", NEUTRAL),
+    ],
+)
+def test_claims_are_read_as_supported_contradicted_or_neither(
+    model: CrossEncoder, claim: str, label: int
+) -> None:
+    (probs,) = model.support([claim], [ANSWER])
+    assert int(np.argmax(probs)) == label

@@ -1,0 +1,84 @@
+"""evals/train_reader.py: its data recipe, and a smoke run of the whole script (so the
+command that made rag/crossencoder.npz cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import crossencoder as ce
+from tests.conftest import REPO, run_script
+
+SCRIPT = REPO / "evals" / "train_reader.py"
+
+
+def train_reader():
+    spec = importlib.util.spec_from_file_location("train_reader", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bigbench_text_is_put_back_into_prose() -> None:
+    text = "The Earth ' s atmosphere ( see Occurrence ) is large - scale , isn ' t it ?"
+    assert train_reader().detokenize(text) == (
+        "The Earth's atmosphere (see Occurrence) is large-scale, isn't it?"
+    )
+
+
+def test_splits_are_by_group_and_seeded() -> None:
+    tr = train_reader()
+    splits = [tr.split_of(f"title {i}", seed=0) for i in range(2000)]
+    assert 0.75 < splits.count("train") / 2000 < 0.85
+    assert splits == [tr.split_of(f"title {i}", seed=0) for i in range(2000)]
+    assert splits != [tr.split_of(f"title {i}", seed=1) for i in range(2000)]
+
+
+def test_a_paragraph_gives_its_answer_sentence_and_the_closest_others_as_neutral() -> None:
+    tr = train_reader()
+    sentences = ["Alpha met Beta in Paris.", "Beta likes tea.", "Alpha was born in Rome.", "Rain."]
+    gold = [True, False, False, False]
+    pairs = list(
+        tr.paragraph_pairs("Where did Alpha meet Beta?", sentences, gold, random.Random(0), "t")
+    )
+    assert (pairs[0].second, pairs[0].label, pairs[0].context) == (sentences[0], ce.SUPPORTS, "")
+    assert [p.label for p in pairs[1:]] == [ce.NEUTRAL] * tr.NEGATIVES
+    # the sentences sharing words with the question come before the one that shares none
+    assert {p.second for p in pairs[1:3]} == {"Beta likes tea.", "Alpha was born in Rome."}
+    assert pairs[3].second == "Rain."
+    assert all(p.context == sentences[sentences.index(p.second) - 1] for p in pairs[1:])
+
+
+def test_an_unanswerable_question_gives_only_neutral_pairs() -> None:
+    tr = train_reader()
+    pairs = list(
+        tr.paragraph_pairs("Who?", ["A.", "B.", "C.", "D."], [False] * 4, random.Random(0), "t")
+    )
+    assert len(pairs) == tr.NEGATIVES and {p.label for p in pairs} == {ce.NEUTRAL}
+
+
+def test_the_temperature_that_fits_overconfident_logits_is_above_one() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    logits = rng.normal(0, 1, (600, 3))
+    right = rng.random(600) < 0.6
+    logits[np.arange(600), np.where(right, labels, (labels + 1) % 3)] += 6.0  # 60% right, sure
+    assert train_reader().fit_temperature(logits, labels) > 1.5
+
+
+@pytest.mark.slow
+def test_the_training_script_runs_end_to_end_on_a_small_sample(tmp_path: Path) -> None:
+    out = run_script(str(SCRIPT), "--sample", "48", "--squad", "200", "--out", str(tmp_path))
+    assert "# Held-out figures (test splits)" in out
+    card = json.loads((tmp_path / "crossencoder.json").read_text())
+    assert card["trained_on"].endswith("--sample 48")
+    assert {"vitaminc_pairs_test", "disfl_questions_test"} <= set(card["figures"])
+    model = ce.torch_model(weights=tmp_path / "crossencoder.npz")  # it loads
+    assert model.head.weight.shape == (3, 384)
