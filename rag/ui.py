@@ -1,8 +1,9 @@
 """The web chat: Gradio Blocks over :meth:`RAG.stream`, and ``/chat`` for programs.
 
 The page has a Chat tab (answers with their sources in context, a panel that opens the
-whole cited document with the quotes highlighted, thumbs up/down, copy) and a Documents
-tab (what is indexed, upload, re-index). Every piece of document text reaches the page
+whole cited document with the quotes highlighted, thumbs up/down, copy), a Check tab
+(paste a text: each sentence supported, contradicted or not found, with its quotes) and a
+Documents tab (what is indexed, upload, re-index). Every piece of document text reaches the page
 escaped: a document holding ``<script>`` shows it as text.
 """
 
@@ -25,6 +26,7 @@ os.environ.setdefault("MPLBACKEND", "agg")
 import gradio as gr
 
 from rag.answer import Answer
+from rag.check import Check
 from rag.cite import Citation
 from rag.config import Settings
 from rag.conversation import earlier_questions
@@ -69,7 +71,13 @@ CSS = """
 .rag-document mark, .rag-context mark { padding: 0 0.1em; }
 .rag-document mark.rag-focus { outline: 2px solid #f59e0b; }
 .rag-marker { font-size: 0.75em; vertical-align: super; font-weight: 600; }
+.rag-check { margin: 0.6em 0; padding: 0.4em 0.6em; border-left: 4px solid #9ca3af; }
+.rag-check.rag-supported { border-color: #16a34a; }
+.rag-check.rag-contradicted { border-color: #dc2626; }
+.rag-verdict { font-weight: 600; }
+.rag-check ul { margin: 0.2em 0 0 1.2em; }
 """
+CHECK_MARKS = {"supported": "✓", "contradicted": "✗", "not found": "?"}
 
 COPY_JS = """
 (text) => {
@@ -88,6 +96,28 @@ COPY_JS = """
 TRACK_TQDM = gr.Progress(track_tqdm=True)
 """Indexing's progress bar, shown on the page (Gradio shares a default like this anyway)."""
 SCROLL_JS = "() => document.querySelector('.rag-focus')?.scrollIntoView({block: 'center'})"
+BLANK_GUARD_JS = """
+() => {
+  // A blank question is refused here, in the page: Enter and the Ask button do nothing
+  // while the box holds only whitespace, so no request is sent.
+  const blank = () => {
+    const box = document.querySelector("#rag-question textarea");
+    return box !== null && box.value.trim() === "";
+  };
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && e.target.closest?.("#rag-question") && blank()) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("click", (e) => {
+    if (e.target.closest?.("#rag-question button") && blank()) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+}
+"""
 
 
 # --- what /chat returns: plain text, for programs ---
@@ -219,6 +249,49 @@ def copy_text(answer: Answer | None) -> str:
 # --- the app ---
 
 
+def check_html(result: Check) -> str:
+    """The verdicts on a checked text as escaped HTML: a summary line, then each sentence
+    with its verdict, the probability behind it and the quotes it rests on."""
+    if not result.sentences:
+        return "<p class='rag-hint'>Nothing to check: the text has no sentences.</p>"
+    counts = ", ".join(f"{result.count(v)} {v}" for v in ("supported", "contradicted", "not found"))
+    parts = [f"<p class='rag-check-summary'>{counts}, of {len(result.sentences)} sentences.</p>"]
+    for s in result.sentences:
+        quotes = "".join(
+            f"<li><span class='rag-source-name'>{_escape(c.source)}</span>: "
+            f"“{_escape(c.quote)}”</li>"
+            for c in s.citations
+        )
+        parts.append(
+            f"<div class='rag-check rag-{s.verdict.replace(' ', '-')}'>"
+            f"<span class='rag-verdict'>{CHECK_MARKS[s.verdict]} {s.verdict}</span> "
+            f"<span class='rag-score'>({s.score:.2f})</span>"
+            f"<div class='rag-claim'>{_escape(s.text)}</div>"
+            + (f"<ul>{quotes}</ul>" if quotes else "")
+            + "</div>"
+        )
+    return "\n".join(parts)
+
+
+def check_record(result: Check) -> list[dict]:
+    """The verdicts as plain data, for programs (``/check``)."""
+    return [
+        {
+            "text": s.text,
+            "start": s.start,
+            "end": s.end,
+            "supported": s.supported,
+            "verdict": s.verdict,
+            "score": s.score,
+            "citations": [
+                {"source": c.source, "quote": c.quote, "start": c.start, "end": c.end}
+                for c in s.citations
+            ],
+        }
+        for s in result.sentences
+    ]
+
+
 def build_demo(rag: RAG) -> gr.Blocks:
     """The chat app for ``rag``.
 
@@ -240,20 +313,27 @@ def build_demo(rag: RAG) -> gr.Blocks:
         except Exception as err:  # the chat must answer something, never show a traceback
             return [_failure(message, err)]
 
+    def take_question(message: str) -> tuple[Any, str]:
+        """The submitted question, kept aside; the box empties and stays disabled until
+        the answer is complete, so nothing typed meanwhile can be lost (an answer that
+        arrived later used to overwrite the box, wiping what was being typed)."""
+        return gr.update(value="", interactive=False), str(message or "")
+
     def respond(
-        message: str, history: list[dict], answers: dict[int, Answer]
+        question: str, history: list[dict], answers: dict[int, Answer]
     ) -> Iterator[tuple[Any, ...]]:
-        """Show the question, then the answer as it grows; remember it for the panel."""
-        question = str(message or "")
+        """Show the question, then the answer as it grows; remember it for the panel.
+        It never writes the question box (:func:`take_question` and the step after the
+        answer do)."""
         earlier = page_questions(history)
         shown = [*history, {"role": "user", "content": _escape(question)}]
-        yield shown, "", answers, *_panel_unchanged()
+        yield shown, answers, *_panel_unchanged()
         answer = None
         try:
             for answer in rag.stream(question, history=earlier):
-                yield [*shown, *page_messages(answer)], "", answers, *_panel_unchanged()
+                yield [*shown, *page_messages(answer)], answers, *_panel_unchanged()
         except Exception as err:
-            yield [*shown, _failure(question, err)], "", answers, *_panel_unchanged()
+            yield [*shown, _failure(question, err)], answers, *_panel_unchanged()
             return
         if answer is None:
             return
@@ -261,7 +341,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
         slim = replace(answer, passages=[])  # the passages stay out of per-session state
         # Each of the answer's messages (rewrite, text, sources) opens it in the panel.
         answers = {**answers, **dict.fromkeys(range(len(shown), len(shown) + len(messages)), slim)}
-        yield [*shown, *messages], "", answers, *panel(slim)
+        yield [*shown, *messages], answers, *panel(slim)
 
     def panel(answer: Answer | None, focus: int | None = None) -> tuple[Any, ...]:
         """The source panel for ``answer``: its sources to pick from, the document of the
@@ -327,6 +407,18 @@ def build_demo(rag: RAG) -> gr.Blocks:
         except KeyError:
             return f"<p class='rag-hint'>{_escape(source)} is not indexed.</p>"
 
+    def check_text(text: str, progress: gr.Progress = TRACK_TQDM) -> str:
+        """Verdicts on the pasted text, as HTML; the bar follows the sentences checked."""
+        try:
+            result = rag.check(str(text or ""), lambda done, total: progress((done, total)))
+        except ValueError as err:
+            return f"<p class='rag-hint'>{_escape(str(err))}</p>"
+        return check_html(result)
+
+    def check(text: str) -> list[dict]:
+        """Check a text against the sources: each sentence's verdict, score and quotes."""
+        return check_record(rag.check(str(text or "")))
+
     def intro() -> str:
         count = rag.count()
         if not count:
@@ -345,6 +437,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
         heading = gr.Markdown()
         answers = gr.State({})
         shown_answer = gr.State(None)
+        question = gr.State("")  # the question being answered (the box is empty meanwhile)
         with gr.Tab("Chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
@@ -360,6 +453,7 @@ def build_demo(rag: RAG) -> gr.Blocks:
                     show_label=False,
                     submit_btn="Ask",
                     autofocus=True,
+                    elem_id="rag-question",
                 )
             with gr.Column(scale=2, min_width=320):
                 source_pick = gr.Dropdown(
@@ -368,6 +462,16 @@ def build_demo(rag: RAG) -> gr.Blocks:
                 viewer = gr.HTML(VIEWER_HINT, label="Document")
                 plain = gr.Textbox(visible=False)
                 copy = gr.Button("Copy answer with sources", size="sm")
+        with gr.Tab("Check a text"):
+            check_box = gr.Textbox(
+                label="Text to check against the documents",
+                placeholder="Paste a draft: each sentence is looked up in the documents and "
+                "marked supported, contradicted or not found, with the quotes it rests on.",
+                lines=8,
+                max_lines=30,
+            )
+            check_button = gr.Button("Check", variant="primary")
+            check_view = gr.HTML()
         with gr.Tab("Documents") as documents_tab:
             docs = gr.Dataframe(
                 headers=["Document", "Chunks"],
@@ -391,11 +495,16 @@ def build_demo(rag: RAG) -> gr.Blocks:
         # Listing reads every chunk's metadata (5 s at 10,000 articles): only when looked at.
         documents_tab.select(documents_table, None, docs, **page)
         panel_outputs = [source_pick, viewer, shown_answer, plain]
-        asking = ([box, chatbot, answers], [chatbot, box, answers, *panel_outputs])
-        box.submit(respond, *asking, **page).then(None, js=SCROLL_JS)
-        chatbot.example_select(example_text, None, box, **page).then(respond, *asking, **page).then(
-            None, js=SCROLL_JS
-        )
+        asking = ([question, chatbot, answers], [chatbot, answers, *panel_outputs])
+        for asked in (
+            box.submit(take_question, box, [box, question], queue=False, **page),
+            chatbot.example_select(example_text, None, question, **page).then(
+                lambda: gr.update(interactive=False), None, box, queue=False, **page
+            ),
+        ):
+            asked.then(respond, *asking, **page).then(
+                lambda: gr.update(interactive=True), None, box, queue=False, **page
+            ).then(None, js=SCROLL_JS)
         chatbot.select(select_answer, answers, panel_outputs, **page).then(None, js=SCROLL_JS)
         source_pick.input(pick_source, [source_pick, shown_answer], panel_outputs, **page).then(
             None, js=SCROLL_JS
@@ -405,10 +514,12 @@ def build_demo(rag: RAG) -> gr.Blocks:
         files.upload(upload, files, [status, docs, files], **page)
         rebuild.click(reindex, None, [status, docs], **page)
         doc_pick.change(open_document, doc_pick, doc_view, **page)
+        check_button.click(check_text, check_box, check_view, **page)
         docs.change(document_choices, None, doc_pick, **page)
         # Two endpoints, so that a raw HTTP call of /chat with one argument keeps working.
         gr.api(chat, api_name="chat")
         gr.api(follow_up, api_name="follow_up")
+        gr.api(check, api_name="check")
     return demo
 
 
@@ -478,6 +589,7 @@ def launch(demo: gr.Blocks, settings: Settings, **options: Any) -> None:
     :meth:`gradio.Blocks.launch` (address, login, ``prevent_thread_lock`` in tests)."""
     demo.launch(
         css=CSS,
+        js=BLANK_GUARD_JS,
         max_file_size=settings.max_file_bytes,
         # Gradio keeps a copy of the page config per browser session (10,000 sessions by
         # default; about 40 KiB each, measured with tracemalloc); this bounds that memory.

@@ -156,6 +156,38 @@ def tied_to_this_process(command: list[str]) -> list[str]:
     return [sys.executable, "-c", TIE, str(os.getpid()), *command]
 
 
+BUSY_LOOP = (
+    "import sys, time\n"
+    "end = time.monotonic() + float(sys.argv[1])\n"
+    "while time.monotonic() < end: pass"
+)
+"""A busy loop that stops by itself after argv[1] seconds."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--busy-cpus",
+        type=int,
+        default=0,
+        help="run the tests with this many busy loops beside them (at most an hour each): "
+        "races that load makes likely show up",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def busy_cpus(request: pytest.FixtureRequest) -> Iterator[int]:
+    """``--busy-cpus N``: N bounded busy loops run beside the whole session."""
+    count = request.config.getoption("--busy-cpus")
+    loops = [
+        subprocess.Popen(tied_to_this_process([sys.executable, "-c", BUSY_LOOP, "3600"]))
+        for _ in range(count)
+    ]
+    yield count
+    for loop in loops:
+        loop.terminate()
+        loop.wait(timeout=30)
+
+
 @contextmanager
 def running(proc: subprocess.Popen, url: str, log: Path, wait: float = 60) -> Iterator[None]:
     """Wait until the server ``proc`` answers at ``url``, then hold it until the end of

@@ -64,13 +64,23 @@ def box(page: Page) -> Locator:
 
 
 def ask(page: Page, question: str) -> Locator:
-    """Ask through the chat box; the last answer once it has arrived."""
+    """Ask through the chat box as a person does: once the box is ready for a question
+    (enabled and empty: the previous answer is complete), type and press Enter; the
+    answer, once it is complete (the box enabled again)."""
+    ready(page)
     before = bot_messages(page).count()
     box(page).fill(question)
     box(page).press("Enter")
     answer = bot_messages(page).nth(before)
     expect(answer).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    ready(page)
     return answer
+
+
+def ready(page: Page) -> None:
+    """Wait for the state a person waits for before typing: the box enabled and empty."""
+    expect(box(page)).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
+    expect(box(page)).to_have_value("")
 
 
 def bot_messages(page: Page) -> Locator:
@@ -233,6 +243,57 @@ def test_a_streaming_answerer_shows_its_answer_as_it_grows(
         expect(answer).to_have_text("First part. Second part.")
         expect(answer).to_contain_text("Third part [1].")
         expect(page.locator(".rag-source")).to_have_count(1)
+
+
+def test_the_box_waits_disabled_while_an_answer_is_written_then_keeps_what_is_typed(
+    browser: Browser, app: tuple[str, RAG]
+) -> None:
+    """The question box empties on submit and is disabled until the answer is complete,
+    so nothing typed meanwhile is lost (the answer used to overwrite the box as it
+    arrived); then it takes the next question and keeps it."""
+    with chat_page(browser, RAG(app[1].settings, answerer=SlowStreamingAnswerer())) as page:
+        box(page).fill(IN_RETURN)
+        box(page).press("Enter")
+        expect(box(page)).to_be_disabled()
+        expect(box(page)).to_have_value("")
+        answer = bot_messages(page).first
+        expect(answer).to_contain_text("Third part [1].", timeout=ANSWER_TIMEOUT_MS)
+        ready(page)
+        box(page).fill(RUSSIA)
+        page.wait_for_timeout(1500)  # long enough for any late update to land
+        expect(box(page)).to_have_value(RUSSIA)
+        box(page).press("Enter")
+        expect(page.get_by_text(RUSSIA)).to_be_visible()
+        # the first answer and its sources, then the second answer
+        expect(bot_messages(page).nth(2)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_a_blank_question_is_refused_in_the_page_without_a_request(page: Page) -> None:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    box(page).fill("   ")
+    box(page).press("Enter")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_timeout(1000)
+    assert sent == []
+    expect(bot_messages(page)).to_have_count(0)
+    expect(box(page)).to_be_enabled()
+
+
+def test_a_pasted_text_is_checked_sentence_by_sentence(page: Page) -> None:
+    page.get_by_role("tab", name="Check a text").click()
+    page.get_by_label("Text to check against the documents").fill(
+        "Ukraine helped prepare the framework. "
+        "The outline would ask Kyiv to give up some territory."
+    )
+    page.get_by_role("button", name="Check", exact=True).click()
+    contradicted = page.locator(".rag-check.rag-contradicted")
+    expect(contradicted).to_contain_text("Ukraine helped prepare", timeout=ANSWER_TIMEOUT_MS)
+    expect(contradicted).to_contain_text("Ukraine was not involved in preparing the framework")
+    supported = page.locator(".rag-check.rag-supported")
+    expect(supported).to_contain_text("give up some territory")
+    expect(page.locator(".rag-check-summary")).to_contain_text("1 supported, 1 contradicted")
+    shot(page, "check")
 
 
 def test_a_local_llm_answers_in_the_chat_with_verified_citations(
