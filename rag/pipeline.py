@@ -287,10 +287,12 @@ class RAG:
         return report
 
     def warm(self) -> None:
-        """Load the question encoder now rather than on the first question (the chat does
-        this while its web framework loads). The index is not opened: an embedded one that
-        another process is filling must be opened only after that ingest (its lock)."""
+        """Load the question encoder and the reading model now rather than on the first
+        question (the chat does this while its web framework loads). The index is not
+        opened: an embedded one that another process is filling must be opened only after
+        that ingest (its lock)."""
         self.embeddings.embed_query("warm-up")
+        self.crossencoder.answers("warm-up", ["warm-up"])  # also used by check()
 
     def warm_index(self) -> None:
         """Make ready what the index's first question would otherwise wait for: with

@@ -32,8 +32,9 @@ if [ -n "$extras" ]; then
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
-# The ONNX export of the model (cached per user) lets the chat start without torch.
+# The ONNX exports of the models (cached per user) let the chat start without torch.
 .venv/bin/python -c 'from rag.embed import load_onnx; assert load_onnx(), "no ONNX export"'
+.venv/bin/python -c 'from rag.crossencoder import CrossEncoder as C; assert C.load().runtime == "onnx"'
 rm -f ".venv/.installed-${extras:-app}-"*
 touch "$stamp"
 echo "Installed in $((SECONDS - start)) s." >&2

@@ -171,3 +171,33 @@ def test_every_type_appears_in_both_splits() -> None:
     pairs = {(r["type"], r["split"]) for r in rows()}
     missing = [(t, s) for t in MINIMUM for s in sorted(SPLITS) if (t, s) not in pairs]
     assert missing == []
+
+
+# --- the statements of `rag check` (check.jsonl) ---
+
+CHECK_GOLD = REPO / "evals" / "gold" / "check.jsonl"
+VERDICT_OF = {"paraphrase": "supported", "contradiction": "contradicted", "not_found": "not found"}
+
+
+def statements() -> list[dict]:
+    return [json.loads(line) for line in CHECK_GOLD.read_text(encoding="utf-8").splitlines()]
+
+
+def test_check_statements_have_the_documented_fields_and_unique_ids() -> None:
+    found = statements()
+    for row in found:
+        assert set(row) - {"evidence"} == {"id", "split", "kind", "text", "verdict"}, row
+        assert row["split"] in SPLITS and row["verdict"] == VERDICT_OF[row["kind"]], row
+    assert len({row["id"] for row in found}) == len(found)
+
+
+def test_check_statements_that_the_article_decides_name_its_exact_words() -> None:
+    article = source_text("us-drafted-peace-framework.txt")
+    for row in statements():
+        assert ("evidence" in row) == (row["kind"] != "not_found"), row
+        assert row.get("evidence", "") in article, row
+
+
+def test_check_statements_of_every_kind_are_in_both_splits() -> None:
+    counts = Counter((row["kind"], row["split"]) for row in statements())
+    assert all(counts[kind, split] >= 6 for kind in VERDICT_OF for split in SPLITS)

@@ -1,0 +1,56 @@
+"""Choose the reading model's answer threshold on the default gold set's dev half and
+write it into rag/crossencoder.json (``answer_threshold``).
+
+    .venv/bin/python evals/operating_point.py          # ~30 s
+
+The rule is the training script's, on questions like the ones users ask here rather than
+Disfl-QA's: the highest threshold that refuses at most 5% of the dev half's answerable
+questions, so it abstains on as many unanswerable ones as that allows. The test half is
+only reported, never looked at to choose. The threshold training chose on Disfl-QA stays
+in the card's figures (``answer_threshold_disfl``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.crossencoder import CARD, Card
+from rag.evaluate import abstention_curve, evaluate
+
+MAX_WRONG_ABSTENTIONS = 0.05
+GRID = [round(t, 2) for t in np.arange(0.01, 1.0, 0.01)]
+
+
+def choose(scores: list[float | None], answerable: list[bool]) -> float:
+    rows = abstention_curve(scores, answerable, GRID)
+    allowed = [
+        r["threshold"] for r in rows if (r["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS
+    ]
+    return max(allowed) if allowed else GRID[0]
+
+
+def main(card_path: Path = CARD) -> int:
+    card = Card.load(card_path)
+    run, _ = evaluate("default", settings=Settings(abstention="crossencoder"), progress=False)
+    results = {s: [r for r in run.results if r.split == s] for s in ("dev", "test")}
+    chosen = choose([r.score for r in results["dev"]], [r.answerable for r in results["dev"]])
+    figures = dict(card.figures or {})
+    figures.setdefault("answer_threshold_disfl", card.answer_threshold)
+    for split, rows in results.items():
+        (at,) = abstention_curve([r.score for r in rows], [r.answerable for r in rows], [chosen])
+        figures[f"gold_{split}_at_answer_threshold"] = at
+        print(f"{split}: {json.dumps(at)}")
+    updated = replace(card, answer_threshold=chosen, figures=figures)
+    card_path.write_text(json.dumps(asdict(updated), indent=2) + "\n")
+    print(f"answer_threshold {card.answer_threshold} -> {chosen} (written to {card_path})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
