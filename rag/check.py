@@ -78,10 +78,18 @@ class Check:
         return "\n".join(lines)
 
 
+MIN_WORDS = 3
+"""Shorter sentences are not claims worth checking (a heading, "OK.", "Notes")."""
+
+
 def claims_of(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences worth checking: those with a content word (a heading such
-    as "Notes" or a lone "OK." is left out)."""
-    return [(s, e) for s, e in sentence_spans(text) if content_terms(text[s:e])]
+    """Spans of the sentences worth checking: :data:`MIN_WORDS` words or more, one of
+    them a content word."""
+    return [
+        (s, e)
+        for s, e in sentence_spans(text)
+        if len(text[s:e].split()) >= MIN_WORDS and content_terms(text[s:e])
+    ]
 
 
 class Checker:

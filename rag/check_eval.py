@@ -30,6 +30,8 @@ class Statement:
     kind: str
     text: str
     verdict: Verdict
+    evidence: str = ""
+    """The article's words that decide it (paraphrases and contradictions)."""
 
 
 @dataclass

@@ -101,13 +101,13 @@ class Settings(BaseSettings):
         description="Confidence the abstention judge (`crossencoder` or `model`) needs to "
         "answer; default: its trained operating point.",
     )
-    reader: Literal["crossencoder", "ranker", "cosine"] = Field(
-        "crossencoder",
-        description="How answer sentences are picked: `crossencoder` (the trained reading "
-        "model reads each candidate with the question; the ranker and similarity choose the "
-        "candidates), `ranker` (a logistic model over similarity, the question's rarer words "
-        "and word pairs and the kind of answer asked for; rag/ranker.json) or `cosine` "
-        "(similarity alone).",
+    reader: Literal["ranker", "crossencoder", "cosine"] = Field(
+        "ranker",
+        description="How answer sentences are picked: `ranker` (a logistic model over "
+        "similarity, the question's rarer words and word pairs and the kind of answer asked "
+        "for; rag/ranker.json), `crossencoder` (the trained reading model reads each "
+        "candidate with the question; the ranker and similarity choose the candidates; it "
+        "measured below the ranker, see the README) or `cosine` (similarity alone).",
     )
     sentence_margin: float = Field(
         0.1,

@@ -176,6 +176,10 @@ def load_trained(model: torch.nn.Module, weights: Path) -> None:
     import torch
 
     with np.load(weights) as data:
+        if "frozen_layers" not in data.files:
+            raise ValueError(
+                f"{weights} is not a trained reader: retrain it (evals/train_reader.py)"
+            )
         layers = int(data["frozen_layers"])
         state = {}
         for name in data.files:

@@ -15,6 +15,7 @@ from rag.abstain import (
     has_kind,
     specific_terms,
 )
+from rag.crossencoder import CrossEncoder
 
 
 @pytest.mark.parametrize(
@@ -120,15 +121,34 @@ def test_with_the_model_the_answer_score_is_its_confidence(modelled: RAG) -> Non
     assert modelled.answerer.min_confidence <= found.score <= 1.0
 
 
-def test_cosine_abstention_is_the_default(default_rag: RAG) -> None:
+def test_cosine_abstention_scores_by_the_best_similarity(default_rag: RAG) -> None:
+    cosine = RAG(default_rag.settings.model_copy(update={"abstention": "cosine"}))
+    question = "What would Ukraine receive in exchange for ceding territory?"
+    found = cosine.answer(question)
+    assert cosine.answerer.abstention is None
+    assert found.score == cosine.answerer.read(question, found.passages).best
+
+
+def test_the_reading_model_abstains_by_default(default_rag: RAG) -> None:
+    """An on-topic question the article never answers: cosine quotes a loosely related
+    sentence (0.54 against the article); the reading model finds none that answers."""
+    assert isinstance(default_rag.answerer.abstention, CrossEncoder)
+    found = default_rag.answer("How many square kilometres would Ukraine hand over?")
+    assert found.abstained and found.citations == []
+    assert found.score < default_rag.answerer.min_confidence
+    assert default_rag.answerer.min_confidence == CrossEncoder.load().card.answer_threshold
+
+
+def test_with_the_reading_model_the_score_is_its_best_probability(default_rag: RAG) -> None:
     question = "What would Ukraine receive in exchange for ceding territory?"
     found = default_rag.answer(question)
-    assert default_rag.answerer.abstention is None
-    assert found.score == default_rag.answerer.read(question, found.passages).best
+    reading = default_rag.answerer.read(question, found.passages)
+    assert not found.abstained
+    assert found.score == reading.confidence == max(reading.answering.values())
 
 
-def test_min_confidence_without_the_model_is_rejected() -> None:
+def test_min_confidence_with_cosine_abstention_is_rejected() -> None:
     from rag.config import Settings
 
-    with pytest.raises(ValueError, match="RAG_ABSTENTION=model"):
+    with pytest.raises(ValueError, match="RAG_ABSTENTION=crossencoder or model"):
         Settings(abstention="cosine", min_confidence=0.5)

@@ -9,8 +9,8 @@ from rag.check import claims_of, lexical_verdict
 from tests.conftest import ARTICLE, source_text
 
 DRAFT = (
-    "Ukraine helped prepare the framework. "
-    "Under the outline, Kyiv would give up some of its land. "
+    "Diplomats were meeting in Paris and Berlin. "
+    "The report came out in November 2025. "
     "The Kremlin welcomed the proposal."
 )
 
@@ -36,16 +36,13 @@ def test_a_supported_sentence_cites_an_exact_quote_of_the_source(
     assert supported.citations
     for c in supported.citations:
         assert c.source == ARTICLE and text[c.start : c.end] == c.quote
-    assert any("give up some territory" in c.quote for c in supported.citations)
+    assert any("November 19, 2025" in c.quote for c in supported.citations)
     assert 0.5 <= supported.score <= 1.0
 
 
 def test_a_contradicted_sentence_cites_what_contradicts_it(checked: Check) -> None:
     contradicted = checked.sentences[0]
-    assert any(
-        "Ukraine was not involved in preparing the framework" in c.quote
-        for c in contradicted.citations
-    )
+    assert any("diplomats meet in Ankara and Kyiv" in c.quote for c in contradicted.citations)
 
 
 def test_a_claim_the_sources_do_not_make_cites_nothing(checked: Check) -> None:
@@ -82,6 +79,9 @@ def test_headings_and_bare_words_are_not_checked() -> None:
     assert [text[s:e] for s, e in claims_of(text)] == ["The plan was drafted in Washington."]
 
 
-def test_the_lexical_judge_misses_the_paraphrase_the_model_supports(default_rag: RAG) -> None:
-    claim = "Under the outline, Kyiv would give up some of its land."
+def test_the_lexical_judge_misses_the_paraphrase_the_model_supports(
+    checked: Check, default_rag: RAG
+) -> None:
+    claim = checked.sentences[1].text
+    assert checked.sentences[1].verdict == "supported"
     assert lexical_verdict(claim, default_rag.retrieve(claim)) == "not found"

@@ -73,7 +73,7 @@ def test_what_the_verifier_rejects_of_the_model_text_never_reaches_the_user(
     for question, answer in zip(QUESTIONS, llm_answers, strict=True):
         passages = llm_rag.retrieve(question)
         raw = model.invoke(prompt(question, passages, max_sentences=3)).text
-        checked = claims(raw, passages)
+        checked = claims(raw, passages, llm_rag.answerer.verify)
         supported = {c.text for c in checked if c.supported}  # it may repeat one elsewhere
         for claim in checked:
             if not claim.supported and claim.text not in supported:

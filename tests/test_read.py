@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from rag import RAG, Passage
-from rag.answer import ExtractiveAnswerer, passage_sentences, preceding
+from rag.answer import (
+    CANDIDATES,
+    MORE_SENTENCES,
+    ExtractiveAnswerer,
+    passage_sentences,
+    preceding,
+    ranker_inputs,
+)
+from rag.crossencoder import CrossEncoder
 from rag.read import FEATURES, SentenceRanker, sentence_features
 
 MOSCOW = "What has Moscow long sought for Ukraine?"
@@ -104,12 +112,59 @@ def test_an_unsure_ranker_leaves_the_rest_to_the_cosine_reader(default_rag: RAG)
     assert unsure[1:] == [s for s in cosine if s != unsure[0]][: len(unsure) - 1]
 
 
-def test_the_ranker_is_the_default_reader(default_rag: RAG) -> None:
+@pytest.fixture(scope="module")
+def model_reader(default_rag: RAG) -> RAG:
+    return RAG(default_rag.settings.model_copy(update={"reader": "crossencoder"}))
+
+
+def test_the_ranker_reads_by_default(default_rag: RAG) -> None:
     assert isinstance(default_rag.answerer.ranker, SentenceRanker)
+    assert default_rag.answerer.crossencoder is None
 
 
-def test_the_ranker_quotes_the_sentence_that_says_what_was_asked(default_rag: RAG) -> None:
+def test_the_reading_model_reads_the_candidates_the_ranker_and_similarity_propose(
+    model_reader: RAG,
+) -> None:
+    assert isinstance(model_reader.answerer.ranker, SentenceRanker)
+    assert isinstance(model_reader.answerer.crossencoder, CrossEncoder)
+    question = "What would Ukraine receive in exchange for ceding territory?"
+    found = model_reader.answer(question)
+    reading = model_reader.answerer.read(question, found.passages)
+    assert 0 < len(reading.answering) <= 2 * CANDIDATES
+    top = max(reading.answering, key=reading.answering.get)
+    assert top in reading.picked  # the likeliest sentence is quoted
+
+
+@pytest.mark.parametrize("reader", ["ranker", "crossencoder"])
+def test_the_reader_quotes_the_sentence_that_says_what_was_asked(
+    default_rag: RAG, reader: str
+) -> None:
     """Cosine's three best sentences are about the diplomacy around the outline and miss
     the one that repeats the question's words ("Moscow has long sought")."""
-    found = default_rag.answer("What has Moscow long sought?")
+    rag = RAG(default_rag.settings.model_copy(update={"reader": reader}))
+    found = rag.answer("What has Moscow long sought?")
     assert any("Moscow has long sought formal" in c.quote for c in found.citations)
+
+
+def test_the_reading_model_leaves_out_sentences_that_do_not_answer(default_rag: RAG) -> None:
+    """Each quoted sentence is the model's or the ranker's likeliest, or one the model
+    finds close to the best: never a sentence only similar to the question."""
+    question = "When did Reuters report on the US drafted outline?"
+    found = default_rag.answer(question)
+    reading = default_rag.answerer.read(question, found.passages)
+    best = reading.confidence
+    for i in reading.picked:
+        chance = reading.answering.get(i, 0.0)
+        assert (
+            chance == best
+            or chance >= MORE_SENTENCES * best
+            or i == reading_ranker_top(default_rag, question, reading)
+        )
+    assert any("November 19, 2025" in c.quote for c in found.citations)
+
+
+def reading_ranker_top(rag: RAG, question: str, reading) -> int:
+    chance = rag.answerer.ranker.probability(
+        ranker_inputs(question, reading.sentences, reading.cosines)
+    )
+    return int(np.argmax(chance))
