@@ -1,8 +1,9 @@
 """Warm ``answer()`` latency of the readers side by side: ``cosine`` (similarity alone, the
 baseline), ``ranker`` (the sentence ranker with cosine abstention, the default until the
-reading model) and ``crossencoder`` (the reading model reads and abstains, the default),
-asked the same questions in turn, in one process, on the default corpus and on all SQuAD
-v1.1 dev paragraphs (the index ``rag eval`` keeps).
+reading model), ``default`` (the ranker reads, the reading model abstains) and
+``crossencoder`` (the reading model reads and abstains), asked the same questions in
+turn, in one process, on the default corpus and on all SQuAD v1.1 dev paragraphs (the
+index ``rag eval`` keeps).
 
     .venv/bin/rag eval --dataset squad --limit 500      # builds evals/data/index/squad once
     .venv/bin/python benchmarks/reader_latency.py
@@ -26,6 +27,7 @@ from rag.datasets import DATA_DIR, load_dataset
 READERS = {
     "cosine": {"reader": "cosine", "abstention": "cosine"},
     "ranker": {"reader": "ranker", "abstention": "cosine"},
+    "default": {"reader": "ranker", "abstention": "crossencoder"},
     "crossencoder": {"reader": "crossencoder", "abstention": "crossencoder"},
 }
 

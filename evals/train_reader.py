@@ -70,7 +70,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from rag import crossencoder as ce
-from rag.datasets import fetch_package_file
+from rag.datasets import fetch_package_file, fetch_package_files
 from rag.evaluate import auc, normalize
 from rag.judge import content_terms
 from rag.sentences import sentence_spans
@@ -516,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    fetch_package_files(*BIGBENCH, [VITAMINC, DISFL_QA, COQA])  # one download for all three
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     rng = random.Random(args.seed)

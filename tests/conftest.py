@@ -45,6 +45,7 @@ def run_script(*args: str) -> str:
 SCREENSHOTS = REPO / "tests" / "screenshots"
 """Where browser tests save pictures of the states they check (not committed)."""
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_EXPECT_MS = 30_000
 # Without the networking flags Chromium keeps trying to reach Google, refused on a closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -263,9 +264,12 @@ def served(rag: RAG) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium (scripts/setup-browser.sh), headless, with no background
-    traffic; no browser is downloaded."""
-    from playwright.sync_api import sync_playwright
+    traffic; no browser is downloaded. Expectations wait up to 30 s for the state they
+    name (Playwright's 5 s default was too short on a loaded machine: a feedback toast
+    came later), never for a fixed time."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_EXPECT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
