@@ -48,12 +48,18 @@ its one sentence on the Russian response to sentences the first answer was made 
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
 """Control characters and invisible formatting marks (zero-width, bidi overrides)."""
 
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+"""A terminal's control sequence ("\x1b[31m": red), as text pasted from one carries:
+removed whole, or its "[31m" would be read as words (the reading model then judged
+"What would Ukraine [31m receive in return?" unanswerable)."""
+
 
 def clean_question(question: str) -> str:
-    """The question as plain text: lone surrogates dropped, control characters and
-    invisible marks turned into spaces, whitespace collapsed."""
+    """The question as plain text: lone surrogates and terminal control sequences
+    dropped, control characters and invisible marks turned into spaces, whitespace
+    collapsed."""
     text = question.encode("utf-8", "ignore").decode("utf-8")
-    return " ".join(_INVISIBLE.sub(" ", text).split())
+    return " ".join(_INVISIBLE.sub(" ", _TERMINAL_ESCAPE.sub("", text)).split())
 
 
 _PART_BREAK = re.compile(

@@ -45,6 +45,8 @@ class StatementResult:
     score: float
     lexical: Verdict
     quotes: list[str]
+    quotes_exact: int
+    """How many of ``quotes`` are the source's text at their offsets."""
 
 
 def load_statements(path: Path = CHECK_GOLD, gold: Path = GOLD) -> list[Statement]:
@@ -75,6 +77,9 @@ def summarize(results: list[StatementResult]) -> dict:
         "model_accuracy": sum(r.model == r.gold for r in results) / len(results),
         "lexical_accuracy": sum(r.lexical == r.gold for r in results) / len(results),
     }
+    n_quotes = sum(len(r.quotes) for r in results)
+    if n_quotes:
+        out["quote_exactness"] = sum(r.quotes_exact for r in results) / n_quotes
     for verdict in VERDICTS:
         some = [r for r in results if r.gold == verdict]
         if some:
@@ -112,6 +117,10 @@ def evaluate_check(
                 checked.score,
                 lexical,
                 [c.quote for c in checked.citations],
+                sum(
+                    rag.document_text(c.source)[c.start : c.end] == c.quote
+                    for c in checked.citations
+                ),
             )
         )
     splits = sorted({r.split for r in results})

@@ -50,10 +50,20 @@ def test_chat_answers_a_follow_up_of_the_earlier_questions(client: Client) -> No
     assert "The Russian response" in answer["content"]
 
 
-def test_chat_and_follow_up_are_the_only_api_endpoints(client: Client) -> None:
+def test_chat_follow_up_and_check_are_the_only_api_endpoints(client: Client) -> None:
     """The page's own events (answering, rating, uploading) are not callable as an API."""
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/chat", "/follow_up"}
+    assert set(endpoints) == {"/chat", "/follow_up", "/check"}
+
+
+def test_check_returns_each_sentence_verdict_with_exact_quotes(client: Client) -> None:
+    records = client.predict(
+        "Diplomats were meeting in Paris and Berlin. The report came out in November 2025.",
+        api_name="/check",
+    )
+    assert [r["verdict"] for r in records] == ["contradicted", "supported"]
+    assert [r["supported"] for r in records] == [False, True]
+    assert any("November 19, 2025" in c["quote"] for c in records[1]["citations"])
 
 
 def test_chat_abstains_off_topic_without_sources(client: Client) -> None:

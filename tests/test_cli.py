@@ -64,10 +64,10 @@ def test_a_malformed_login_is_named_but_never_echoed(cli_env) -> None:
 
 
 def test_check_prints_each_sentence_verdict_and_exits_1_on_a_contradiction(cli_env) -> None:
-    done = rag("check", "Ukraine helped prepare the framework.", env=cli_env)
+    done = rag("check", "Diplomats were meeting in Paris and Berlin.", env=cli_env)
     assert done.returncode == 1, done.stderr
     assert "✗ contradicted" in done.stdout
-    assert "Ukraine was not involved in preparing the framework" in done.stdout
+    assert "diplomats meet in Ankara and Kyiv" in done.stdout
 
 
 def test_check_reads_a_file_and_exits_0_when_nothing_is_contradicted(

@@ -1,5 +1,7 @@
 """Reading: which sentences of the passages answer, by a trained ranker over more than cosine."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from rag.answer import (
 )
 from rag.crossencoder import CrossEncoder
 from rag.read import FEATURES, SentenceRanker, sentence_features
+from tests.conftest import CORPUS
 
 MOSCOW = "What has Moscow long sought for Ukraine?"
 SENTENCES = [
@@ -113,8 +116,16 @@ def test_an_unsure_ranker_leaves_the_rest_to_the_cosine_reader(default_rag: RAG)
 
 
 @pytest.fixture(scope="module")
-def model_reader(default_rag: RAG) -> RAG:
-    return RAG(default_rag.settings.model_copy(update={"reader": "crossencoder"}))
+def model_reader(tmp_path_factory: pytest.TempPathFactory) -> RAG:
+    """The reading model as reader, over the article alone: with another document in the
+    index the second hop may add its sentence, which the rules below do not cover."""
+    docs = tmp_path_factory.mktemp("reader-corpus")
+    shutil.copytree(CORPUS, docs, dirs_exist_ok=True)
+    rag = RAG(
+        corpus_dir=docs, index_dir=tmp_path_factory.mktemp("reader-index"), reader="crossencoder"
+    )
+    rag.ingest(progress=False)
+    return rag
 
 
 def test_the_ranker_reads_by_default(default_rag: RAG) -> None:
@@ -146,19 +157,19 @@ def test_the_reader_quotes_the_sentence_that_says_what_was_asked(
     assert any("Moscow has long sought formal" in c.quote for c in found.citations)
 
 
-def test_the_reading_model_leaves_out_sentences_that_do_not_answer(default_rag: RAG) -> None:
+def test_the_reading_model_leaves_out_sentences_that_do_not_answer(model_reader: RAG) -> None:
     """Each quoted sentence is the model's or the ranker's likeliest, or one the model
     finds close to the best: never a sentence only similar to the question."""
     question = "When did Reuters report on the US drafted outline?"
-    found = default_rag.answer(question)
-    reading = default_rag.answerer.read(question, found.passages)
+    found = model_reader.answer(question)
+    reading = model_reader.answerer.read(question, found.passages)
     best = reading.confidence
     for i in reading.picked:
         chance = reading.answering.get(i, 0.0)
         assert (
             chance == best
             or chance >= MORE_SENTENCES * best
-            or i == reading_ranker_top(default_rag, question, reading)
+            or i == reading_ranker_top(model_reader, question, reading)
         )
     assert any("November 19, 2025" in c.quote for c in found.citations)
 
