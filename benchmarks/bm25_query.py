@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from rag.bm25 import BM25
+from rag.index.bm25 import BM25
 
 SIZES = (1_000, 10_000)  # the dense baseline holds texts x 5,000 floats
 QUERIES = 50

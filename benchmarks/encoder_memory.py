@@ -1,7 +1,7 @@
 """What keeping the encoder's memory in check costs: the same chunk texts encoded by the
 packaged model, 64 at a time as ``Store.add`` does, each setting in a fresh process,
 taking turns: ``glibc`` (its defaults: the baseline), ``trim`` (what rag does:
-``rag.embed.release_freed_memory`` after every batch) and ``pinned`` (glibc's mmap
+``rag.index.embed.release_freed_memory`` after every batch) and ``pinned`` (glibc's mmap
 threshold fixed at 128 KiB with ``mallopt``, what rag did before).
 
     .venv/bin/python benchmarks/encoder_memory.py          # 200 articles, 3 rounds (~15 min)
@@ -33,8 +33,8 @@ def worker(setting: str, articles: int) -> dict[str, float]:
     """Encode the chunks once with ``setting``; its figures."""
     from sentence_transformers import SentenceTransformer
 
-    from rag.embed import default_model_path, release_freed_memory
-    from rag.store import BATCH
+    from rag.index.embed import default_model_path, release_freed_memory
+    from rag.index.store import BATCH
 
     if setting == "pinned":
         ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)

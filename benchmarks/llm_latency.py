@@ -52,7 +52,7 @@ def measure(rag, questions: list[str]) -> tuple[dict[str, list[float]], Counter]
     """Per question, one streamed answer through the verifier: when the model's first
     token came, how fast the rest did, when the first verified sentence and the whole
     answer were shown; and a count of what the verifier kept of the model's sentences."""
-    from rag.generate import LLMAnswerer, claims
+    from rag.reading.generate import LLMAnswerer, claims
 
     found: dict[str, list[float]] = {
         "first token (s)": [],

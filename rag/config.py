@@ -90,9 +90,9 @@ class Settings(BaseSettings):
     abstention: Literal["crossencoder", "model", "cosine"] = Field(
         "crossencoder",
         description="Who decides that the sources don't say: `crossencoder` (the trained "
-        "reading model: no candidate sentence likely enough to answer; rag/crossencoder.npz), "
-        "`model` (a logistic model over word features; rag/abstention.json) or `cosine` "
-        "(RAG_MIN_SCORE alone).",
+        "reading model: no candidate sentence likely enough to answer; "
+        "rag/reading/crossencoder.npz), `model` (a logistic model over word features; "
+        "rag/reading/abstention.json) or `cosine` (RAG_MIN_SCORE alone).",
     )
     min_confidence: float | None = Field(
         None,
@@ -105,7 +105,7 @@ class Settings(BaseSettings):
         "ranker",
         description="How answer sentences are picked: `ranker` (a logistic model over "
         "similarity, the question's rarer words and word pairs and the kind of answer asked "
-        "for; rag/ranker.json), `crossencoder` (the trained reading model reads each "
+        "for; rag/reading/ranker.json), `crossencoder` (the trained reading model reads each "
         "candidate with the question; the ranker and similarity choose the candidates; it "
         "measured below the ranker, see the README) or `cosine` (similarity alone).",
     )
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         "crossencoder",
         description="Who checks that a generated sentence's cited passage supports it: "
         "`crossencoder` (the trained reading model, which sees paraphrase and "
-        "contradiction) or `lexical` (shared words, numbers and negation; rag/judge.py).",
+        "contradiction) or `lexical` (shared words, numbers and negation; rag/reading/judge.py).",
     )
     unsupported: Literal["drop", "flag"] = Field(
         "drop",

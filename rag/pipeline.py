@@ -16,27 +16,21 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from rag.abstain import AbstentionModel
-from rag.answer import (
-    Answer,
-    Answerer,
-    ExtractiveAnswerer,
-    SentenceVectors,
-    clean_question,
-    refusal,
-)
-from rag.bm25 import LexicalIndex
-from rag.check import Check, Checker
 from rag.config import Settings
-from rag.conversation import Asked, Turn, earlier_questions
-from rag.crossencoder import CrossEncoder
-from rag.embed import SentenceEmbeddings, cache_dir
-from rag.formats import UnreadableFile, read_file
-from rag.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
-from rag.ingest import IngestReport, Splitter, load
-from rag.read import SentenceRanker
+from rag.documents.formats import UnreadableFile, read_file
+from rag.documents.ingest import IngestReport, Splitter, load
+from rag.index.bm25 import LexicalIndex
+from rag.index.embed import SentenceEmbeddings, cache_dir
+from rag.index.store import IndexedSource, Store, open_client
+from rag.reading.abstain import AbstentionModel
+from rag.reading.answer import Answer, Answerer, clean_question, refusal
+from rag.reading.check import Check, Checker
+from rag.reading.conversation import Asked, Turn, earlier_questions
+from rag.reading.crossencoder import CrossEncoder
+from rag.reading.extractive import ExtractiveAnswerer, SentenceVectors
+from rag.reading.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
+from rag.reading.ranker import SentenceRanker
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
-from rag.store import IndexedSource, Store, open_client
 
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelLike
@@ -77,9 +71,9 @@ class RAG:
         >>> a = r.answer("What would Ukraine get in return?")
         >>> a.text, a.citations[0].quote
 
-    ``answerer`` replaces the extractive answerer (see :class:`rag.answer.Answerer`);
+    ``answerer`` replaces the extractive answerer (see :class:`rag.reading.answer.Answerer`);
     ``llm``, any LangChain chat model, answers with generated text whose every sentence
-    is checked against the passage it cites (:mod:`rag.generate`).
+    is checked against the passage it cites (:mod:`rag.reading.generate`).
     """
 
     def __init__(
@@ -105,7 +99,7 @@ class RAG:
 
     @cached_property
     def crossencoder(self) -> CrossEncoder:
-        """The trained reading model (:mod:`rag.crossencoder`, over the packaged MiniLM
+        """The trained reading model (:mod:`rag.reading.crossencoder`, over the packaged MiniLM
         whatever ``RAG_EMBEDDING_MODEL`` says); one per process."""
         return CrossEncoder.load()
 
@@ -398,7 +392,7 @@ class RAG:
             yield asked.finish(partial)
 
     def check(self, text: str, progress: Callable[[int, int], None] | None = None) -> Check:
-        """Verify ``text`` against the sources, sentence by sentence (:mod:`rag.check`):
+        """Verify ``text`` against the sources, sentence by sentence (:mod:`rag.reading.check`):
         each sentence is supported, contradicted or not found, with the exact quotes
         its verdict rests on. ``progress(done, total)`` is called after each sentence.
 

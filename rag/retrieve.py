@@ -10,9 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.bm25 import LexicalIndex
-from rag.embed import unpack_vectors
-from rag.store import SENTENCE_VECTORS, Store
+from rag.index.bm25 import LexicalIndex
+from rag.index.embed import unpack_vectors
+from rag.index.store import SENTENCE_VECTORS, Store
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Passage:
     """A retrieved chunk: ``document_text[start:end] == text`` for its source.
 
     ``sentence_vectors`` (when the index has them) embed the text's sentences, in
-    :func:`rag.sentences.sentence_spans` order.
+    :func:`rag.documents.sentences.sentence_spans` order.
     """
 
     id: str

@@ -33,8 +33,8 @@ else
     .venv/bin/python -m pip install --quiet -e .
 fi
 # The ONNX exports of the models (cached per user) let the chat start without torch.
-.venv/bin/python -c 'from rag.embed import load_onnx; assert load_onnx(), "no ONNX export"'
-.venv/bin/python -c 'from rag.crossencoder import CrossEncoder as C; assert C.load().runtime == "onnx"'
+.venv/bin/python -c 'from rag.index.embed import load_onnx; assert load_onnx(), "no ONNX export"'
+.venv/bin/python -c 'from rag.reading.crossencoder import CrossEncoder as C; assert C.load().runtime == "onnx"'
 rm -f ".venv/.installed-${extras:-app}-"*
 touch "$stamp"
 echo "Installed in $((SECONDS - start)) s." >&2

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rag import RAG
-from rag.formats import read_file
+from rag.documents.formats import read_file
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -243,7 +243,7 @@ def long_rag(make_rag: Callable[..., RAG]) -> RAG:
 def served(rag: RAG) -> Iterator[str]:
     """The real chat app for ``rag``, served in this process on a free loopback port;
     yields its URL (ending in ``/``)."""
-    from rag.ui import build_demo, launch  # gradio loads only for the tests that serve
+    from rag.serve.ui import build_demo, launch  # gradio loads only for the tests that serve
 
     demo = build_demo(rag)
     port = free_port()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag import RAG
-from rag.abstain import (
+from rag.reading.abstain import (
     FEATURES,
     WEIGHTS,
     AbstentionModel,
@@ -15,7 +15,7 @@ from rag.abstain import (
     has_kind,
     specific_terms,
 )
-from rag.crossencoder import CrossEncoder
+from rag.reading.crossencoder import CrossEncoder
 
 
 @pytest.mark.parametrize(

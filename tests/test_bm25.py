@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rag.bm25 import BM25, tokenize
+from rag.index.bm25 import BM25, tokenize
 
 
 def test_tokenize_lowercases_unicode_words_without_stemming_or_stop_words() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import RAG, Check
-from rag.check import claims_of, lexical_verdict
+from rag.reading.check import claims_of, lexical_verdict
 from tests.conftest import ARTICLE, source_text
 
 DRAFT = (

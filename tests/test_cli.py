@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, "-m", "rag.serve.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 import pytest
 
 from rag import Answer
-from rag.conversation import earlier_questions, focus, follows, is_follow_up, standalone
+from rag.reading.conversation import earlier_questions, focus, follows, is_follow_up, standalone
 
 FIRST = "What does the US-drafted framework ask of Ukraine?"
 

@@ -59,7 +59,7 @@ def indexed_ids(rag: RAG) -> list[str]:
 def ingest_until(env: dict[str, str], chunks: int) -> Iterator[subprocess.Popen[bytes]]:
     """A `rag ingest --progress` subprocess, yielded once its bar shows ``chunks`` written."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ingest", "--progress"],
+        [sys.executable, "-m", "rag.serve.cli", "ingest", "--progress"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -106,7 +106,7 @@ def test_ingest_after_a_kill_completes_with_no_duplicate_and_no_missing_chunk(
     env = {**cli_env, "RAG_CORPUS_DIR": str(big_corpus)}
     kill_mid_ingest(env)
     again = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "rag.serve.cli", "ingest"], env=env, capture_output=True, text=True
     )
     assert again.returncode == 0, again.stderr
     rag = RAG(corpus_dir=big_corpus, index_dir=env["RAG_INDEX_DIR"])
@@ -121,7 +121,10 @@ def test_a_second_ingest_while_one_runs_is_refused_and_the_first_completes(
     env = {**cli_env, "RAG_CORPUS_DIR": str(big_corpus)}
     with ingest_until(env, 64) as first:
         second = subprocess.run(
-            [sys.executable, "-m", "rag.cli", "ingest"], env=env, capture_output=True, text=True
+            [sys.executable, "-m", "rag.serve.cli", "ingest"],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert second.returncode == 3
         assert "another ingest is writing the index" in second.stderr

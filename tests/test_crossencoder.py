@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import crossencoder as ce
-from rag.crossencoder import CONTRADICTS, NEUTRAL, SUPPORTS, Card, CrossEncoder
-from rag.embed import default_model_path, load_tokenizer
+from rag.reading import crossencoder as ce
+from rag.index.embed import default_model_path, load_tokenizer
+from rag.reading.crossencoder import CONTRADICTS, NEUTRAL, SUPPORTS, Card, CrossEncoder
 
 TOKENIZER = load_tokenizer(default_model_path())
 CLS, SEP = TOKENIZER.token_to_id("[CLS]"), TOKENIZER.token_to_id("[SEP]")

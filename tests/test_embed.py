@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from rag import RAG
-from rag.embed import SentenceEmbeddings, _export_key, cache_dir, default_model_path, load_onnx
+from rag.index.embed import (
+    SentenceEmbeddings,
+    _export_key,
+    cache_dir,
+    default_model_path,
+    load_onnx,
+)
 from tests.conftest import LONG_TEXT
 
 TEXTS = ["Who drafted the plan?", "A", LONG_TEXT[:3000], "Kyiv would get guarantees in return."]
@@ -83,7 +89,7 @@ def test_answering_from_an_existing_index_never_imports_torch(default_rag: RAG) 
 
 FRAGMENT = """
 import sys
-from rag.embed import release_freed_memory
+from rag.index.embed import release_freed_memory
 
 def rss_mib():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag import IndexBusy, Settings
-from rag.check_eval import evaluate_check
-from rag.datasets import DATA_DIR
-from rag.evaluate import THRESHOLDS, check_floors, evaluate, exclusive
+from rag.evaluation.check_eval import evaluate_check
+from rag.evaluation.datasets import DATA_DIR
+from rag.evaluation.evaluate import THRESHOLDS, check_floors, evaluate, exclusive
 
 FLOORS = tomllib.loads(THRESHOLDS.read_text())
 

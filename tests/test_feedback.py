@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from rag import Answer, Citation
-from rag.feedback import feedback_record, save_feedback
+from rag.serve.feedback import feedback_record, save_feedback
 
 QUOTE = "Kyiv would cede territory."
 ANSWER = Answer(

@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from rag.formats import Text, UnreadableFile, decode, read_html, read_pdf
+from rag.documents.formats import Text, UnreadableFile, decode, read_html, read_pdf
 
 
 def make_pdf(*pages: str) -> bytes:

@@ -11,7 +11,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from rag import RAG
 from rag.config import Settings
-from rag.generate import (
+from rag.reading.generate import (
     FALLBACK_NOTE,
     RAMBLING,
     UNVERIFIED,
@@ -253,7 +253,7 @@ def test_a_missing_extra_says_what_to_install(monkeypatch) -> None:
     def missing(name: str):
         raise ImportError(name)
 
-    monkeypatch.setattr("rag.generate.importlib.import_module", missing)
+    monkeypatch.setattr("rag.reading.generate.importlib.import_module", missing)
     with pytest.raises(ImportError, match=r"pip install -e '\.\[ollama\]'"):
         chat_model(Settings(llm="ollama:llama3"))
 

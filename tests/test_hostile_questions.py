@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from rag import RAG
-from rag.answer import EMPTY_QUESTION_TEXT
+from rag.reading.answer import EMPTY_QUESTION_TEXT
 from tests.conftest import served
 
 HOSTILE = {

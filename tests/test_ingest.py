@@ -8,8 +8,8 @@ from filelock import FileLock
 from langchain_core.documents import Document
 
 from rag import RAG
-from rag.formats import KEPT_CHANGING
-from rag.ingest import IngestReport, chunk_id, load
+from rag.documents.formats import KEPT_CHANGING
+from rag.documents.ingest import IngestReport, chunk_id, load
 from rag.pipeline import IndexBusy
 from tests.conftest import ARTICLE, CORPUS, LONG_TEXT, source_text
 from tests.test_formats import encrypt, make_pdf
@@ -311,8 +311,8 @@ def test_indexing_hands_freed_memory_back_after_every_batch(
     make_rag: Callable[..., RAG], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     released = []
-    monkeypatch.setattr("rag.store.release_freed_memory", lambda: released.append(1))
-    monkeypatch.setattr("rag.store.BATCH", 4)
+    monkeypatch.setattr("rag.index.store.release_freed_memory", lambda: released.append(1))
+    monkeypatch.setattr("rag.index.store.BATCH", 4)
     (tmp_path / "docs").mkdir(exist_ok=True)
     (tmp_path / "docs" / "long.txt").write_text(LONG_TEXT)
     rag = make_rag()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.judge import judge
+from rag.reading.judge import judge
 
 PREMISE = (
     "A United States drafted outline for a settlement to the war between Russia and Ukraine "

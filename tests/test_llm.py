@@ -14,9 +14,9 @@ from itertools import pairwise
 import pytest
 
 from rag import RAG, Answer
-from rag.evaluate import citation_support
-from rag.generate import FALLBACK_NOTE, chat_model, claims, prompt
-from rag.ui import EXAMPLES
+from rag.evaluation.metrics import citation_support
+from rag.reading.generate import FALLBACK_NOTE, chat_model, claims, prompt
+from rag.serve.ui.chat import EXAMPLES
 from tests.conftest import LLM_ALIAS, free_port, source_text
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ Measured on a shared 2-core machine: the app serves at about 700 MiB (model, Chr
 Gradio); the first round adds 15-30 MiB (caches and allocator arenas warming up); each
 later round adds 2-15 MiB. That growth follows new sessions, not requests: 5 clients x 30
 turns add nothing once warm, 150 clients x 1 turn add about 10 MiB. Gradio keeps a copy
-of the page config per session (about 40 KiB by tracemalloc), bounded by rag.ui at 1,000
+of the page config per session (about 40 KiB by tracemalloc), bounded by rag.serve.ui at 1,000
 sessions; the rest looks like allocator fragmentation. A leak per request (a kept reply,
 passage list or embedding) of even 0.5 MiB would add 75 MiB a round; 64 MiB is four
 times the worst round seen, so noise does not fail it.

@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from rag import Answer, Citation, Passage
-from rag.datasets import EvalQuestion, GoldSpan
-from rag.evaluate import (
-    THRESHOLDS,
+from rag.evaluation.datasets import EvalQuestion, GoldSpan
+from rag.evaluation.evaluate import THRESHOLDS, check_floors
+from rag.evaluation.metrics import (
     EvalRun,
     abstention_curve,
     auc,
-    check_floors,
     citation_support,
     contains,
     covers,
@@ -23,7 +22,7 @@ from rag.evaluate import (
     summarize,
     token_f1,
 )
-from rag.report import answerers_table, curve_table, markdown
+from rag.evaluation.report import answerers_table, curve_table, markdown
 
 DOC = "Alpha met Beta in Paris. They signed a deal on 3 May. Nobody else came."
 TEXTS = {"doc.txt": DOC}

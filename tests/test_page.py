@@ -1,7 +1,7 @@
 """What the chat page holds: escaped text for display, the questions as asked for follow-ups."""
 
-from rag.answer import Answer
-from rag.ui import page_messages, page_questions, reply_messages
+from rag.reading.answer import Answer
+from rag.serve.ui.render import page_messages, page_questions, reply_messages
 
 QUESTION = "Does the plan mention A & B <or> C?"
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rag import RAG, Passage
-from rag.answer import (
+from rag.reading.crossencoder import CrossEncoder
+from rag.reading.extractive import (
     CANDIDATES,
     MORE_SENTENCES,
     ExtractiveAnswerer,
@@ -14,8 +15,7 @@ from rag.answer import (
     preceding,
     ranker_inputs,
 )
-from rag.crossencoder import CrossEncoder
-from rag.read import FEATURES, SentenceRanker, sentence_features
+from rag.reading.ranker import FEATURES, SentenceRanker, sentence_features
 from tests.conftest import CORPUS
 
 MOSCOW = "What has Moscow long sought for Ukraine?"

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rag import RAG, Passage
-from rag.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
-from rag.sentences import sentence_spans
-from rag.store import SENTENCE_VECTORS
+from rag.documents.sentences import sentence_spans
+from rag.index.embed import SentenceEmbeddings, pack_vectors, unpack_vectors
+from rag.index.store import SENTENCE_VECTORS
 from tests.conftest import LONG_TEXT
 
 TEXT = (

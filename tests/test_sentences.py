@@ -1,6 +1,6 @@
 """Sentence spans: exact offsets, not fooled by abbreviations or initials."""
 
-from rag.sentences import sentence_spans
+from rag.documents.sentences import sentence_spans
 
 
 def sentences(text: str) -> list[str]:

@@ -1,5 +1,5 @@
 """evals/train_reader.py: its data recipe, and a smoke run of the whole script (so the
-command that made rag/crossencoder.npz cannot rot)."""
+command that made rag/reading/crossencoder.npz cannot rot)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import crossencoder as ce
+from rag.reading import crossencoder as ce
 from tests.conftest import REPO, run_script
 
 SCRIPT = REPO / "evals" / "train_reader.py"

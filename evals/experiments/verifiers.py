@@ -17,9 +17,16 @@ import tempfile
 from pathlib import Path
 
 from rag import RAG, Settings
-from rag.datasets import load_dataset
-from rag.evaluate import measure, summarize
-from rag.generate import ModelVerifier, chat_model, claims, prompt, supporting_span, verified_answer
+from rag.evaluation.datasets import load_dataset
+from rag.evaluation.metrics import measure, summarize
+from rag.reading.generate import (
+    ModelVerifier,
+    chat_model,
+    claims,
+    prompt,
+    supporting_span,
+    verified_answer,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

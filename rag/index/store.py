@@ -1,0 +1,238 @@
+"""The index: chunks and their embeddings in a persistent Chroma collection."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from tqdm import tqdm
+
+from rag.config import Settings
+from rag.documents.ingest import Chunk
+from rag.documents.sentences import sentence_spans
+from rag.index.embed import SentenceEmbeddings, pack_vectors, release_freed_memory
+
+BATCH = 64
+"""Chunks embedded and written per round trip: large enough to batch the model well."""
+
+SENTENCE_VECTORS = "sentence_vectors"
+"""Metadata key of a chunk's packed sentence vectors in :func:`sentence_spans` order
+("" when they could not be computed)."""
+
+TORCH_FROM = 2000
+"""From this many chunks, indexing runs on torch: its ~8% higher throughput than the ONNX
+export repays its ~11 s import beyond about 1,400 chunks (measured on 2 cores)."""
+
+GENERATION = "rag_generation"
+"""Collection metadata key: a new random token after every write that adds or deletes."""
+
+PAGE = 5000
+"""Chunks read, relabelled or deleted per request over the whole index, to bound memory."""
+
+
+@dataclass
+class IndexedSource:
+    """What the index holds of one source: its chunk ids and, for files, their path."""
+
+    ids: set[str] = field(default_factory=set)
+    path: str = ""
+    outdated: set[str] = field(default_factory=set)
+    """Chunks written by an older version, without sentence vectors: worth re-embedding."""
+    digests: set[str] = field(default_factory=set)
+    """Document digests the chunks were split from (one when the source is current)."""
+    sizes: set[int] = field(default_factory=set)
+    """How many chunks their documents were split into (see ``Chunk.of``)."""
+
+    def holds(self, digest: str, path: str) -> bool:
+        """Whether every chunk of the document with this digest and path is indexed, with
+        its sentence vectors, and nothing else of the source: no need to split it again."""
+        return (
+            not self.outdated
+            and self.digests == {digest}
+            and self.sizes == {len(self.ids)}
+            and self.path == path
+        )
+
+
+def open_client(settings: Settings) -> ClientAPI:
+    """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir."""
+    ca_file = settings.chroma_ca_file
+    chroma_settings = ChromaSettings(
+        anonymized_telemetry=False, chroma_server_ssl_verify=str(ca_file) if ca_file else None
+    )
+    if settings.chroma_host is None:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    scheme = "https" if settings.chroma_ssl else "http"
+    address = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+    token = settings.chroma_token
+    try:
+        client = chromadb.HttpClient(
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
+            headers={"Authorization": f"Bearer {token.get_secret_value()}"} if token else None,
+            settings=chroma_settings,
+        )
+        client.list_collections(limit=1)  # fails here, with a clear message, if refused
+    except Exception as err:  # chromadb raises plain ValueError/httpx errors
+        raise ConnectionError(f"cannot use the Chroma server at {address}: {err}") from err
+    return client
+
+
+class Store:
+    """A Chroma collection in cosine space, embedded by our own model only.
+
+    The collection is created with no embedding function of Chroma's (its default
+    downloads a model); every vector comes from ``embeddings``.
+    """
+
+    def __init__(self, client: ClientAPI, collection: str, embeddings: SentenceEmbeddings) -> None:
+        self.embeddings = embeddings
+        self._client = client
+        self._name = collection
+        self.vectors = Chroma(
+            client=client,
+            collection_name=collection,
+            embedding_function=embeddings,
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def count(self) -> int:
+        return self.vectors._collection.count()
+
+    def generation(self) -> str:
+        """A token that changes whenever chunks are added or deleted, by this or any other
+        client of the collection: what an index built from the chunks (BM25) checks."""
+        metadata = self._client.get_collection(self._name).metadata or {}
+        return str(metadata.get(GENERATION, ""))
+
+    def _changed(self) -> None:
+        collection = self.vectors._collection
+        collection.modify(metadata={**(collection.metadata or {}), GENERATION: uuid.uuid4().hex})
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """``(id, text)`` of every chunk, read a page at a time."""
+        for chunk_id, text, _ in self._read(["documents"]):
+            yield chunk_id, text or ""
+
+    def fetch(self, ids: list[str], query: str) -> list[tuple[Document, float]]:
+        """The chunks ``ids`` (those still there, in that order) with their cosine
+        similarity to ``query``."""
+        got = self.vectors._collection.get(
+            ids=ids, include=["documents", "metadatas", "embeddings"]
+        )
+        found = {
+            i: (Document(id=i, page_content=text, metadata=meta), vector)
+            for i, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
+        question = np.asarray(self.embeddings.embed_query(query))
+        return [
+            (doc, float(np.dot(vector, question)))
+            for doc, vector in (found[i] for i in ids if i in found)
+        ]
+
+    def sources(self) -> dict[str, IndexedSource]:
+        """Every source in the index with the ids of its chunks."""
+        found: dict[str, IndexedSource] = defaultdict(IndexedSource)
+        for chunk_id, _, meta in self._read(["metadatas"]):
+            entry = found[str(meta["source"])]
+            entry.ids.add(chunk_id)
+            entry.path = str(meta.get("path") or "")
+            entry.digests.add(str(meta.get("digest", "")))
+            entry.sizes.add(int(meta.get("of", 0)))
+            if SENTENCE_VECTORS not in meta:
+                entry.outdated.add(chunk_id)
+        return dict(found)
+
+    def chunks(self, source: str | None = None) -> list[Chunk]:
+        """Every chunk in the index (or of one source), with its text and offsets."""
+        return [
+            Chunk(i, str(m["source"]), text, int(m["start"]), int(m["end"]), str(m.get("path", "")))
+            for i, text, m in self._read(["documents", "metadatas"], source)
+        ]
+
+    def _read(
+        self, include: list, source: str | None = None
+    ) -> Iterator[tuple[str, str | None, dict]]:
+        """``(id, document, metadata)`` of every chunk (or of one source), a page at a time."""
+        where = None if source is None else {"source": source}
+        for offset in itertools.count(0, PAGE):
+            got = self.vectors._collection.get(
+                where=where, include=include, limit=PAGE, offset=offset
+            )
+            n = len(got["ids"])
+            documents = got["documents"] or [None] * n
+            yield from zip(got["ids"], documents, got["metadatas"] or [{}] * n, strict=True)
+            if n < PAGE:
+                return
+
+    def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:
+        """Embed and upsert chunks in batches, with a progress bar on a terminal.
+
+        Each chunk's sentence vectors come from the same forward pass as its own vector
+        and are kept in its metadata, so answering needs no model call but the question's.
+        """
+        disable = None if progress is None else not progress  # None: only on a terminal
+        # Batches of similar length pad less: the model's cost follows the longest text.
+        chunks = sorted(chunks, key=lambda c: len(c.text))
+        use_torch = len(chunks) >= TORCH_FROM
+        if chunks:  # before and after: a reader that rebuilt mid-write rebuilds again
+            self._changed()
+        with tqdm(total=len(chunks), unit="chunk", desc="Indexing", disable=disable) as bar:
+            for i in range(0, len(chunks), BATCH):
+                batch = chunks[i : i + BATCH]
+                texts = [c.text for c in batch]
+                vectors, sentences = self.embeddings.encode_with_spans(
+                    texts, [sentence_spans(t) for t in texts], torch=use_torch
+                )
+                metadatas = [
+                    {**c.metadata, SENTENCE_VECTORS: "" if v is None else pack_vectors(v)}
+                    for c, v in zip(batch, sentences, strict=True)
+                ]
+                self.vectors._collection.upsert(
+                    ids=[c.id for c in batch],
+                    embeddings=vectors,
+                    metadatas=metadatas,
+                    documents=texts,
+                )
+                release_freed_memory()
+                bar.update(len(batch))
+        if chunks:
+            self._changed()
+
+    def relabel(self, chunks: list[Chunk]) -> None:
+        """Rewrite the metadata of chunks already indexed (their vectors stay)."""
+        for i in range(0, len(chunks), PAGE):
+            batch = chunks[i : i + PAGE]
+            self.vectors._collection.update(
+                ids=[c.id for c in batch], metadatas=[c.metadata for c in batch]
+            )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            self._changed()
+        for i in range(0, len(ids), PAGE):
+            self.vectors.delete(ids=ids[i : i + PAGE])
+        if ids:
+            self._changed()
+
+    def search(self, query: str, k: int) -> list[tuple[Document, float]]:
+        """The ``k`` nearest chunks with their cosine similarity (higher is closer)."""
+        if self.count() == 0:
+            return []
+        hits = self.vectors.similarity_search_with_score(query, k=k)
+        # Chroma returns a cosine *distance*; similarity = 1 - distance.
+        return [(doc, 1.0 - distance) for doc, distance in hits]

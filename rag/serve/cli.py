@@ -1,0 +1,188 @@
+"""``rag``: ingest documents, ask a question, check a text, or serve the web chat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rag.pipeline import RAG, IndexBusy
+
+
+def _settings_error(err: ValidationError) -> str:
+    """One line naming each bad variable; values are not echoed (RAG_AUTH holds a password)."""
+    fields = "; ".join(
+        f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+        for e in err.errors()
+    )
+    return f"rag: invalid settings: {fields}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="index files and folders (default: the corpus folder)")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders: .txt .md .html .pdf")
+    ingest.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar (default: only on a terminal)",
+    )
+    ask = sub.add_parser("ask", help="answer a question with numbered sources and quotes")
+    ask.add_argument("question")
+    chk = sub.add_parser(
+        "check", help="verify a text against the sources: each sentence supported or not"
+    )
+    given = chk.add_mutually_exclusive_group(required=True)
+    given.add_argument("text", nargs="?", help="the text to check")
+    given.add_argument("--file", type=Path, help="check this file's text (- for stdin)")
+    sub.add_parser("serve", help="start the web chat (same as python app.py)")
+    ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
+    ev.add_argument(
+        "--dataset",
+        default="default",
+        help="default (gold set), squad, halueval, or check (rag check's verdicts)",
+    )
+    ev.add_argument("--gold", type=Path, help="gold JSONL for the default dataset")
+    ev.add_argument("--limit", type=int, help="ask at most this many questions (fixed seed)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--out", type=Path, help="report folder (default evals/reports/DATASET)")
+    ev.add_argument(
+        "--check", action="store_true", help="exit 1 when a floor in evals/thresholds.toml breaks"
+    )
+    ev.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LLM",
+        help="also answer with this RAG_LLM value (repeatable); reported side by side",
+    )
+    args = parser.parse_args(argv)
+    try:
+        rag = RAG()
+    except ValidationError as err:
+        print(_settings_error(err), file=sys.stderr)
+        return 2
+
+    try:
+        return run(args, rag)
+    except IndexBusy as err:
+        print(f"rag: {err}", file=sys.stderr)
+        return 3
+
+
+def run(args: argparse.Namespace, rag: RAG) -> int:
+    """Carry out one parsed command; the exit status."""
+    if args.command == "ingest":
+        report = rag.ingest(args.paths or None, progress=args.progress)
+        print(report)
+        return (
+            1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
+        )
+    if args.command == "eval":
+        return evaluate_command(args, rag.settings)
+    if args.command in ("ask", "check") and rag.count() == 0:
+        print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
+        print(rag.ingest(wait=600), file=sys.stderr)
+    if args.command == "ask":
+        print(rag.answer(args.question))
+        return 0
+    if args.command == "check":
+        return check_command(args, rag)
+    warming = threading.Thread(target=rag.warm)
+    warming.start()  # the question encoder loads while the web framework is imported
+    from rag.serve.ui import serve
+
+    warming.join()
+    serve(rag)
+    return 0
+
+
+def check_command(args: argparse.Namespace, rag: RAG) -> int:
+    """Print the verdicts; exit 1 when a sentence is contradicted, 2 for bad input."""
+    if args.file is None:
+        text = args.text
+    else:
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"rag check: cannot read {args.file}: {err}", file=sys.stderr)
+            return 2
+    try:
+        result = rag.check(text, progress=_progress if sys.stderr.isatty() else None)
+    except ValueError as err:
+        print(f"rag check: {err}", file=sys.stderr)
+        return 2
+    print(result)
+    return 1 if result.count("contradicted") else 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rchecked {done}/{total} sentences", end="\n" if done == total else "", file=sys.stderr)
+
+
+def evaluate_command(args: argparse.Namespace, settings) -> int:
+    from rag.evaluation.datasets import GOLD
+    from rag.evaluation.evaluate import check_floors, evaluate
+
+    if args.dataset == "check":
+        return check_eval_command(args, settings)
+    run, report = evaluate(
+        args.dataset,
+        limit=args.limit,
+        seed=args.seed,
+        gold=args.gold or GOLD,
+        out_dir=args.out,
+        settings=settings,
+        compare=args.compare,
+    )
+    data = run.to_json()
+    split = "test" if "test" in data["metrics"] else "all"
+    retrieval = ("recall@1", f"recall@{run.k}", "mrr", "bm25_recall@1", f"bm25_recall@{run.k}")
+    answers = (
+        "contains_answer",
+        "citation_recall",
+        "citation_precision",
+        "gold_coverage",
+        "quote_exactness",
+        "abstention_recall",
+        "wrong_abstention_rate",
+    )
+    for i, answered in enumerate([data, *(other.to_json() for other in run.compared)]):
+        print(f"{split} split, answered by {answered['answerer']}:")
+        for key in (retrieval if i == 0 else ()) + answers:
+            value = answered["metrics"][split].get(key)
+            print(f"{key:>24}: {'–' if value is None else round(value, 3)}")
+    print(f"report: {report}")
+    if not args.check:
+        return 0
+    broken = check_floors(data, args.dataset)
+    for line in broken:
+        print(f"FLOOR BROKEN: {line}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def check_eval_command(args: argparse.Namespace, settings) -> int:
+    from rag.evaluation.check_eval import evaluate_check
+    from rag.evaluation.evaluate import check_floors
+
+    data, report = evaluate_check(settings, args.out)
+    split = "test"
+    print(f"{split} split, rag check against the word-level judge:")
+    for key, value in data["metrics"][split].items():
+        if not isinstance(value, dict):
+            print(f"{key:>24}: {round(value, 3)}")
+    print(f"report: {report}")
+    if not args.check:
+        return 0
+    broken = check_floors(data, "check")
+    for line in broken:
+        print(f"FLOOR BROKEN: {line}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

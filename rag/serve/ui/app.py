@@ -1,0 +1,144 @@
+"""The whole page and its server: the tabs put together, ``/chat`` for programs, launch."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any
+
+import gradio as gr
+
+from rag.config import Settings
+from rag.pipeline import RAG
+from rag.serve.ui.assets import BLANK_GUARD_JS, CSS
+from rag.serve.ui.chat import ChatColumn, wire_chat
+from rag.serve.ui.check import check_tab
+from rag.serve.ui.documents import documents_tab
+from rag.serve.ui.feedback import wire_feedback
+from rag.serve.ui.render import check_record, failure, reply_messages
+from rag.serve.ui.sources import PRIVATE, SourcePanel
+
+log = logging.getLogger(__name__)
+
+SESSIONS_KEPT = 1000
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def build_demo(rag: RAG) -> gr.Blocks:
+    """The chat app for ``rag``.
+
+    Programs call ``/chat`` (``message`` -> list of messages), or ``/follow_up``
+    (``message``, ``history`` of earlier questions), and get the text as it is; the page
+    shows the same answers escaped, so document text never acts as markup.
+    """
+    with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
+        heading = gr.Markdown()
+        with gr.Tab("Chat"), gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                column = ChatColumn.build(has_documents=bool(rag.count()))
+            with gr.Column(scale=2, min_width=320):
+                panel = SourcePanel.build(rag)
+        wire_chat(rag, column, panel)
+        wire_feedback(column, rag.settings.feedback_file)
+        with gr.Tab("Check a text"):
+            check_tab(rag)
+        with gr.Tab("Documents") as tab:
+            documents_tab(rag, tab)
+        # At every page load: the index may have grown.
+        demo.load(lambda: intro(rag), None, heading, **PRIVATE)
+        endpoints(rag)
+    return demo
+
+
+def intro(rag: RAG) -> str:
+    """The heading: what the chat answers from, or that nothing is indexed yet."""
+    count = rag.count()
+    if not count:
+        return "## Ask the documents\nNo documents are indexed yet: add some in the Documents tab."
+    return (
+        f"## Ask the documents\nAnswers come only from the {count:,} indexed passages of "
+        f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. When the "
+        "sources don't say, the answer says so. Ask follow-up questions: the conversation "
+        "is taken into account."
+    )
+
+
+def endpoints(rag: RAG) -> None:
+    """The API for programs: plain text and data, no page markup."""
+
+    def chat(message: str) -> list[dict]:
+        """Answer one question: the answer message, then a Sources message if it cites."""
+        return follow_up(message, [])
+
+    def follow_up(message: str, history: list[str]) -> list[dict]:
+        """Answer a question that may lean on ``history``, the earlier questions (oldest
+        first): as ``chat``, preceded by the rewritten question when it was rewritten."""
+        try:
+            return reply_messages(rag.answer(str(message or ""), history=history or []))
+        except Exception as err:  # the chat must answer something, never show a traceback
+            return [failure(message, err)]
+
+    def check(text: str) -> list[dict]:
+        """Check a text against the sources: each sentence's verdict, score and quotes."""
+        return check_record(rag.check(str(text or "")))
+
+    # Two endpoints, so that a raw HTTP call of /chat with one argument keeps working.
+    gr.api(chat, api_name="chat")
+    gr.api(follow_up, api_name="follow_up")
+    gr.api(check, api_name="check")
+
+
+def sync_in_background(rag: RAG) -> None:
+    """Bring the index in line with the corpus folder and print what changed, then load
+    the BM25 index of hybrid retrieval; a failure is logged (the chat keeps serving the
+    index as it is)."""
+    try:
+        print(rag.ingest(wait=600), file=sys.stderr)
+        rag.warm_index()
+    except Exception:
+        log.exception("checking the index against %s failed", rag.settings.corpus_dir)
+
+
+def serve(rag: RAG | None = None) -> None:
+    """Serve the chat on host:port, the index checked against the corpus folder.
+
+    An empty index is filled before serving. An existing one is served at once while the
+    folder is checked in the background (at 10,000 documents that check takes seconds),
+    and changes become answerable when it ends. Another ingest running on the same index
+    (the CLI, or a second app) is waited for. Without RAG_AUTH on an address other than
+    loopback, a warning says the chat is open.
+    """
+    rag = rag or RAG()
+    s = rag.settings
+    print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
+    with rag.ingest_lock(wait=600):  # opened after any ingest running elsewhere
+        empty = rag.count() == 0
+    if empty:  # nothing to serve yet: index first, and a failure stops the start
+        print(rag.ingest(wait=600), file=sys.stderr)
+    else:
+        threading.Thread(
+            target=sync_in_background, args=(rag,), name="index-sync", daemon=True
+        ).start()
+    auth = s.credentials()
+    if auth is None and s.host not in LOOPBACK:
+        print(
+            f"WARNING: the chat is served on {s.host} without a login; anyone who can reach "
+            "this machine can query the documents. Set RAG_AUTH=user:password to require one.",
+            file=sys.stderr,
+        )
+    launch(build_demo(rag), s, server_name=s.host, server_port=s.port, auth=auth)
+
+
+def launch(demo: gr.Blocks, settings: Settings, **options: Any) -> None:
+    """Start ``demo`` with the page's style and the server's limits; ``options`` go to
+    :meth:`gradio.Blocks.launch` (address, login, ``prevent_thread_lock`` in tests)."""
+    demo.launch(
+        css=CSS,
+        js=BLANK_GUARD_JS,
+        max_file_size=settings.max_file_bytes,
+        # Gradio keeps a copy of the page config per browser session (10,000 sessions by
+        # default; about 40 KiB each, measured with tracemalloc); this bounds that memory.
+        state_session_capacity=SESSIONS_KEPT,
+        **options,
+    )

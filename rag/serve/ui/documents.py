@@ -1,0 +1,71 @@
+"""The Documents tab: what is indexed, adding files, re-indexing, reading a document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from rag.documents.formats import READERS
+from rag.pipeline import RAG
+from rag.serve.ui.render import document_html, escape
+from rag.serve.ui.sources import PRIVATE
+
+TRACK_TQDM = gr.Progress(track_tqdm=True)
+"""Indexing's progress bar, shown on the page (Gradio shares a default like this anyway)."""
+
+
+def documents_tab(rag: RAG, tab: gr.Tab) -> None:
+    """Lay the tab's contents out where it is called (inside ``tab``) and wire them."""
+    uploads = rag.settings.uploads
+
+    def documents_table() -> list[list[Any]]:
+        return [[name, chunks] for name, chunks in rag.documents().items()]
+
+    def document_choices() -> dict[str, Any]:
+        return gr.update(choices=list(rag.documents()))
+
+    def upload(files: list[str] | None, progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        if not uploads:  # the hidden control can still be called by hand
+            raise gr.Error("Adding documents is turned off here (RAG_UPLOADS=false).")
+        if not files:
+            return gr.update(), gr.update(), gr.update(value=None)
+        report = rag.add_files(files, progress=True)
+        return report_markdown(report), documents_table(), gr.update(value=None)
+
+    def reindex(progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
+        report = rag.ingest(progress=True, wait=600)
+        return report_markdown(report), documents_table()
+
+    def open_document(source: str | None) -> str:
+        if not source:
+            return ""
+        try:
+            return document_html(rag.document_text(source), [])
+        except KeyError:
+            return f"<p class='rag-hint'>{escape(source)} is not indexed.</p>"
+
+    docs = gr.Dataframe(
+        headers=["Document", "Chunks"], interactive=False, label="Indexed documents"
+    )
+    status = gr.Markdown()
+    with gr.Row():
+        files = gr.File(
+            label="Add documents (" + ", ".join(READERS) + ")",
+            file_count="multiple",
+            visible=uploads,
+        )
+        rebuild = gr.Button("Re-index the corpus folder", size="sm")
+    doc_pick = gr.Dropdown(label="Open a document", choices=[], interactive=True)
+    doc_view = gr.HTML()
+
+    # Listing reads every chunk's metadata (5 s at 10,000 articles): only when looked at.
+    tab.select(documents_table, None, docs, **PRIVATE)
+    files.upload(upload, files, [status, docs, files], **PRIVATE)
+    rebuild.click(reindex, None, [status, docs], **PRIVATE)
+    doc_pick.change(open_document, doc_pick, doc_view, **PRIVATE)
+    docs.change(document_choices, None, doc_pick, **PRIVATE)
+
+
+def report_markdown(report: Any) -> str:
+    return "```\n" + str(report) + "\n```"
