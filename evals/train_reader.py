@@ -69,10 +69,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from rag.reading import crossencoder as ce
 from rag.documents.sentences import sentence_spans
 from rag.evaluation.datasets import fetch_package_file, fetch_package_files
 from rag.evaluation.metrics import auc, normalize
+from rag.reading import crossencoder as ce
 from rag.reading.judge import content_terms
 
 BIGBENCH = ("bigbench", "1.0.0")

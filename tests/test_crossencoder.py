@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.reading import crossencoder as ce
 from rag.index.embed import default_model_path, load_tokenizer
+from rag.reading import crossencoder as ce
 from rag.reading.crossencoder import CONTRADICTS, NEUTRAL, SUPPORTS, Card, CrossEncoder
 
 TOKENIZER = load_tokenizer(default_model_path())
