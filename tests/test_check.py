@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rag import RAG, Check
-from rag.reading.check import claims_of, lexical_verdict
+from rag.reading import check as check_module
+from rag.reading.check import Checker, claims_of, lexical_verdict
+from rag.reading.extractive import SentenceVectors
 from tests.conftest import ARTICLE, source_text
 
 DRAFT = (
@@ -54,6 +56,30 @@ def test_the_check_prints_as_a_readable_list(checked: Check) -> None:
     assert text.startswith("1 supported, 1 contradicted, 1 not found, of 3 sentences.")
     assert "✗ contradicted" in text and "✓ supported" in text and "? not found" in text
     assert f'[1] {ARTICLE}: "' in text
+
+
+def test_each_candidate_is_read_after_the_sentence_before_it_in_its_document(
+    default_rag: RAG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context read with a candidate is the sentence before it in the document, even
+    when that sentence is not a candidate itself (it once was the previous candidate)."""
+    monkeypatch.setattr(check_module, "CANDIDATES", 2)
+    model = default_rag.crossencoder
+    read: list[tuple[str, str]] = []
+
+    def support(firsts, seconds, contexts):
+        read.extend(zip(seconds, contexts, strict=True))
+        return model.support(firsts, seconds, contexts)
+
+    spy = type("Spy", (), {"support": staticmethod(support), "card": model.card})()
+    checker = Checker(default_rag.retrieve, spy, SentenceVectors(default_rag.embeddings))
+    checker.sentence("The framework was drafted without Ukraine and offers security guarantees.")
+    text = source_text(default_rag.settings.corpus_dir, ARTICLE)
+    assert len(read) == 2
+    for sentence, context in read:
+        before = text[: text.index(sentence)].rstrip()
+        right_before = before.endswith(context) and (context or not before)
+        assert right_before, f"{context!r} is not right before {sentence!r}"
 
 
 def test_an_empty_text_has_nothing_to_check(default_rag: RAG) -> None:

@@ -114,22 +114,25 @@ class Checker:
                 progress(n + 1, len(spans))
         return Check(text, checked)
 
-    def candidates(self, claim: str) -> list[Sentence]:
-        """The retrieved sentences most similar to ``claim``."""
+    def candidates(self, claim: str) -> tuple[list[Sentence], list[str]]:
+        """The retrieved sentences most similar to ``claim``, each with the sentence before
+        it in its document, which the model reads with it. That context is taken from all
+        retrieved sentences, not from the candidates alone: between two candidates of one
+        passage there are usually others."""
         sentences = passage_sentences(self.retrieve(claim))
         if not sentences:
-            return []
+            return [], []
+        before = preceding(sentences)
         cosines = self.vectors(sentences) @ np.asarray(self.vectors.embeddings.embed_query(claim))
-        order = np.argsort(-cosines, kind="stable")[:CANDIDATES]
-        return [sentences[i] for i in sorted(order)]
+        chosen = sorted(np.argsort(-cosines, kind="stable")[:CANDIDATES])
+        return [sentences[i] for i in chosen], [before[i] for i in chosen]
 
     def sentence(self, claim: str, start: int = 0, end: int | None = None) -> CheckedSentence:
         """The verdict on one claim."""
         end = len(claim) if end is None else end
-        found = self.candidates(claim)
+        found, before = self.candidates(claim)
         if not found:
             return CheckedSentence(claim, start, end, "not found", 0.0)
-        before = preceding(found)
         probs = self.model.support([claim] * len(found), [s.text for s in found], before)
         card = self.model.card
         verdict: Verdict = "not found"
