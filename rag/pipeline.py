@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
@@ -95,7 +96,8 @@ class RAG:
 
     @cached_property
     def embeddings(self) -> SentenceEmbeddings:
-        return SentenceEmbeddings(self.settings.embedding_model)
+        s = self.settings
+        return SentenceEmbeddings(s.embedding_model, precision=s.embedding_precision)
 
     @cached_property
     def crossencoder(self) -> CrossEncoder:
@@ -201,6 +203,7 @@ class RAG:
         prune: bool,
         progress: bool | None,
     ) -> IngestReport:
+        started = time.perf_counter()
         report = IngestReport()
         docs, folders = load(
             [self.settings.corpus_dir] if sources is None else sources,
@@ -233,12 +236,13 @@ class RAG:
             if prune or in_folder:
                 report.removed.append(source)
                 to_delete += entry.ids
-        self.store.add(to_add, progress=progress)
+        report.precision = self.store.add(to_add, progress=progress)
         self.store.relabel(to_relabel)
         self.store.delete(to_delete)
         if to_add or to_delete:
             self.warm_index()  # the BM25 index is rebuilt here, not on the next question
         report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
+        report.seconds = time.perf_counter() - started
         return report
 
     def add_files(

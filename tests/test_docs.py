@@ -165,6 +165,14 @@ def test_the_readme_is_a_front_door_that_links_every_guide():
     assert not guides - linked, f"README links none of {sorted(guides - linked)}"
 
 
+def test_the_settings_guide_lists_every_setting():
+    from rag import Settings
+
+    guide = (REPO / "docs" / "settings.md").read_text()
+    missing = [f for f in Settings.model_fields if f"`RAG_{f.upper()}`" not in guide]
+    assert not missing, f"docs/settings.md does not list RAG_ {missing}"
+
+
 def test_the_docs_build_strictly(tmp_path):
     """A broken link, a missing page or a page left out of the nav fails the build."""
     mkdocs = Path(sys.executable).with_name("mkdocs")

@@ -17,7 +17,8 @@ TEXT = (
 
 @pytest.fixture(scope="module")
 def embeddings() -> SentenceEmbeddings:
-    return SentenceEmbeddings()
+    """In fp32: the two ingest paths agree exactly there (bf16: tests/test_precision.py)."""
+    return SentenceEmbeddings(precision="fp32")
 
 
 def stored_vectors(rag: RAG) -> dict[str, str]:

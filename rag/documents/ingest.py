@@ -72,6 +72,21 @@ class IngestReport:
     """Text files that were not UTF-8, with the encoding they were read in."""
     chunks_added: int = 0
     chunks_removed: int = 0
+    seconds: float = 0.0
+    """How long the ingest took, reading to the last write."""
+    precision: str | None = None
+    """What the added chunks were encoded in ("fp32", "bf16"); None when there were none."""
+
+    @property
+    def summary(self) -> str:
+        """One line: files read, chunks added, time, throughput, precision."""
+        files = len(self.added) + len(self.updated) + len(self.unchanged)
+        rate = f", {self.chunks_added / self.seconds:,.1f} chunks/s" if self.seconds else ""
+        used = f", {self.precision}" if self.precision else ""
+        return (
+            f"{files:,} files, {self.chunks_added:,} chunks embedded in {self.seconds:,.1f} s"
+            f"{rate}{used}"
+        )
 
     def __str__(self) -> str:
         lines = [

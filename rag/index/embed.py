@@ -25,6 +25,16 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.index.precision import (
+    Precision,
+    Probe,
+    Setting,
+    autocast,
+    cached_probe,
+    probe_file,
+    resolve,
+)
+
 if TYPE_CHECKING:
     import torch
     from onnxruntime import InferenceSession
@@ -132,13 +142,18 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def _model_key(path: str) -> str:
+    """Changes when the model's files change."""
+    folder = Path(path).resolve()
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir())
+    return f"{folder}{files}"
+
+
 def _export_key(path: str) -> str:
     """Changes when the model's files or onnxruntime change, so a stale export is not used."""
     import onnxruntime
 
-    folder = Path(path).resolve()
-    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir())
-    return hashlib.sha256(f"{folder}{files}{onnxruntime.__version__}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{_model_key(path)}{onnxruntime.__version__}".encode()).hexdigest()[:16]
 
 
 def onnx_session(file: Path) -> InferenceSession:
@@ -253,9 +268,13 @@ class SentenceEmbeddings(Embeddings):
     cosine distance is ``1 - similarity``.
     """
 
-    def __init__(self, path: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, path: str | None = None, batch_size: int = 32, precision: Setting = "auto"
+    ) -> None:
         self.path = path or default_model_path()
         self.batch_size = batch_size
+        self.precision_setting: Setting = precision
+        """``RAG_EMBEDDING_PRECISION``: what :attr:`precision` is resolved from."""
         # Retrieval and then the answerer embed the same question: the second time is free.
         self._query = lru_cache(maxsize=1)(lambda text: tuple(self.encode([text])[0].tolist()))
 
@@ -267,6 +286,20 @@ class SentenceEmbeddings(Embeddings):
     @cached_property
     def tokenizer(self) -> Tokenizer:
         return load_tokenizer(self.path)
+
+    @cached_property
+    def precision(self) -> Precision:
+        """The precision bulk encoding through torch runs in (see :mod:`rag.index.precision`;
+        with ``auto``, the first use on a machine runs the probe: a few seconds)."""
+        if self.precision_setting == "fp32":
+            return "fp32"
+        return resolve(self.precision_setting, self.probe)
+
+    @cached_property
+    def probe(self) -> Probe:
+        """bf16 against fp32 on this machine, measured once and cached."""
+        file = probe_file(cache_dir() / "precision", _model_key(self.path))
+        return cached_probe(self.model, file)
 
     @cached_property
     def onnx(self) -> OnnxEncoder | None:
@@ -282,13 +315,15 @@ class SentenceEmbeddings(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, shape ``(len(texts), dim)``: through ONNX when there is an export."""
         if self.onnx is None or not texts:
-            return self.model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with autocast(self.precision):
+                vectors = self.model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            return np.asarray(vectors, dtype=np.float32)
         return np.stack(self._batched(texts, lambda batch: list(self.onnx(batch))))
 
     def encode_with_spans(
@@ -301,8 +336,8 @@ class SentenceEmbeddings(Embeddings):
         answerer from encoding the retrieved sentences while the user waits. A text whose
         tokens cannot be matched to characters gets None (its spans are encoded later).
 
-        ``torch=True`` runs sentence-transformers instead of the ONNX export: about 8%
-        more throughput here, worth its import (about 11 s) for thousands of chunks.
+        ``torch=True`` runs sentence-transformers instead of the ONNX export, in
+        :attr:`precision`: worth its import (about 11 s) for many chunks.
         """
         if torch or self.onnx is None:
             tokens = self._torch_tokens(texts)
@@ -315,19 +350,20 @@ class SentenceEmbeddings(Embeddings):
         ]
 
     def _torch_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        outputs = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            output_value="token_embeddings",
-            show_progress_bar=False,
-        )
+        with autocast(self.precision):
+            outputs = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                output_value="token_embeddings",
+                show_progress_bar=False,
+            )
         offsets = self.model.tokenizer(
             texts,
             return_offsets_mapping=True,
             truncation=True,
             max_length=self.model.max_seq_length,
         )["offset_mapping"]
-        return [(t.numpy(), np.array(o)) for t, o in zip(outputs, offsets, strict=True)]
+        return [(t.float().numpy(), np.array(o)) for t, o in zip(outputs, offsets, strict=True)]
 
     def _batched(self, texts: list[str], run: Callable[[list[str]], list[T]]) -> list[T]:
         """``run`` over batches of similar length (less padding), results in input order."""

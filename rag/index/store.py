@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from rag.config import Settings
 from rag.documents.ingest import Chunk
 from rag.documents.sentences import sentence_spans
 from rag.index.embed import SentenceEmbeddings, pack_vectors, release_freed_memory
+from rag.index.precision import Precision
 
 BATCH = 64
 """Chunks embedded and written per round trip: large enough to batch the model well."""
@@ -28,9 +30,15 @@ SENTENCE_VECTORS = "sentence_vectors"
 """Metadata key of a chunk's packed sentence vectors in :func:`sentence_spans` order
 ("" when they could not be computed)."""
 
-TORCH_FROM = 2000
-"""From this many chunks, indexing runs on torch: its ~8% higher throughput than the ONNX
-export repays its ~11 s import beyond about 1,400 chunks (measured on 2 cores)."""
+TORCH_FROM: dict[Precision, float] = {"fp32": math.inf, "bf16": 1200}
+"""From this many chunks, indexing runs on torch in that precision instead of through the
+ONNX export (fp32). Measured on 2 cores (``benchmarks/precision.py``, 1,024 SQuAD chunks):
+ONNX 46.9 chunks/s, torch fp32 31.6, torch under bf16 autocast 73.6; torch's import and
+model load take 8 to 10 s, which bf16 repays from about 1,100 to 1,250 chunks and fp32
+never."""
+
+PRECISIONS = "rag_embedding_precisions"
+"""Collection metadata key: the precisions its vectors were made in ("fp32", "bf16,fp32")."""
 
 GENERATION = "rag_generation"
 """Collection metadata key: a new random token after every write that adds or deletes."""
@@ -116,9 +124,13 @@ class Store:
         metadata = self._client.get_collection(self._name).metadata or {}
         return str(metadata.get(GENERATION, ""))
 
-    def _changed(self) -> None:
+    def _changed(self, precision: Precision | None = None) -> None:
+        """A new generation token; ``precision`` joins the recorded ones."""
         collection = self.vectors._collection
-        collection.modify(metadata={**(collection.metadata or {}), GENERATION: uuid.uuid4().hex})
+        metadata = {**(collection.metadata or {}), GENERATION: uuid.uuid4().hex}
+        if precision is not None:
+            metadata[PRECISIONS] = ",".join(sorted(self.precisions() | {precision}))
+        collection.modify(metadata=metadata)
 
     def texts(self) -> Iterator[tuple[str, str]]:
         """``(id, text)`` of every chunk, read a page at a time."""
@@ -178,8 +190,32 @@ class Store:
             if n < PAGE:
                 return
 
-    def add(self, chunks: list[Chunk], progress: bool | None = None) -> None:
-        """Embed and upsert chunks in batches, with a progress bar on a terminal.
+    def precisions(self) -> set[str]:
+        """The precisions the index's vectors were made in (empty: none recorded)."""
+        metadata = self._client.get_collection(self._name).metadata or {}
+        return set(filter(None, str(metadata.get(PRECISIONS, "")).split(",")))
+
+    def encoder_for(self, n: int) -> tuple[bool, Precision]:
+        """Whether ``n`` chunks are encoded through torch, and in which precision.
+
+        ``bf16`` asked for is used for any batch (and refused where the probe found it
+        unfaithful); ``auto`` resolves the precision (the probe run, torch imported) only
+        for a batch large enough to go through torch in bf16; smaller ones, and ``fp32``
+        below :data:`TORCH_FROM`, go through the ONNX export in fp32.
+        """
+        embeddings = self.embeddings
+        setting = embeddings.precision_setting
+        if embeddings.onnx is None:
+            return True, embeddings.precision
+        if setting == "fp32" or (setting == "auto" and n < TORCH_FROM["bf16"]):
+            return n >= TORCH_FROM["fp32"], "fp32"
+        precision = embeddings.precision
+        use_torch = setting == "bf16" or n >= TORCH_FROM[precision]
+        return use_torch, precision if use_torch else "fp32"
+
+    def add(self, chunks: list[Chunk], progress: bool | None = None) -> Precision | None:
+        """Embed and upsert chunks in batches, with a progress bar on a terminal; the
+        precision they were encoded in (None when there were none).
 
         Each chunk's sentence vectors come from the same forward pass as its own vector
         and are kept in its metadata, so answering needs no model call but the question's.
@@ -187,9 +223,10 @@ class Store:
         disable = None if progress is None else not progress  # None: only on a terminal
         # Batches of similar length pad less: the model's cost follows the longest text.
         chunks = sorted(chunks, key=lambda c: len(c.text))
-        use_torch = len(chunks) >= TORCH_FROM
-        if chunks:  # before and after: a reader that rebuilt mid-write rebuilds again
-            self._changed()
+        if not chunks:
+            return None
+        use_torch, precision = self.encoder_for(len(chunks))
+        self._changed(precision)  # before and after: a reader that rebuilt mid-write rebuilds
         with tqdm(total=len(chunks), unit="chunk", desc="Indexing", disable=disable) as bar:
             for i in range(0, len(chunks), BATCH):
                 batch = chunks[i : i + BATCH]
@@ -209,8 +246,8 @@ class Store:
                 )
                 release_freed_memory()
                 bar.update(len(batch))
-        if chunks:
-            self._changed()
+        self._changed()
+        return precision
 
     def relabel(self, chunks: list[Chunk]) -> None:
         """Rewrite the metadata of chunks already indexed (their vectors stay)."""

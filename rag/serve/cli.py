@@ -79,6 +79,7 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
     if args.command == "ingest":
         report = rag.ingest(args.paths or None, progress=args.progress)
         print(report)
+        print(report.summary)
         return (
             1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
         )
