@@ -7,8 +7,6 @@ import re
 _CANDIDATE = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
 """Terminal punctuation (with closing quotes or brackets) before a capitalised word."""
 
-_WORD_BEFORE = re.compile(r"(\S+)$")
-
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st jr sr gen col lt sen rep gov rev no vs etc inc ltd corp co mt "
     "e.g i.e jan feb mar apr jun jul aug sep sept oct nov dec".split()
@@ -18,10 +16,12 @@ ABBREVIATIONS = frozenset(
 def _ends_sentence(line: str, match: re.Match[str]) -> bool:
     if match.group()[0] != ".":
         return True
-    before = _WORD_BEFORE.search(line, 0, match.start())
-    if before is None:
+    end = start = match.start()
+    while start > 0 and not line[start - 1].isspace():  # what regex's \S means, backwards:
+        start -= 1  # a search for r"\S+$" rescanned the line from its start (15 s an ingest)
+    if start == end:
         return True
-    word = before.group(1).lstrip("\"'“‘([")
+    word = line[start:end].lstrip("\"'“‘([")
     # "U.S." or "J." (initials) and listed abbreviations do not end a sentence.
     if re.fullmatch(r"(?:[A-Za-z]\.)*[A-Z]", word):
         return False
