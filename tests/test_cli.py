@@ -1,5 +1,6 @@
 """The `rag` command, run for real in subprocesses."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +46,11 @@ def test_ingest_reports_added_skipped_and_then_unchanged_files(cli_env, tmp_path
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped")
     assert "photo.jpg: unsupported format '.jpg'" in first.stdout
+    last = first.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"1 file, 1 chunk embedded in [\d.]+ s, [\d.,]+ chunks/s, fp32", last)
     second = rag("ingest", str(folder), env=cli_env)
     assert second.stdout.startswith("0 added, 0 updated, 0 removed, 1 unchanged, 1 skipped")
+    assert re.search(r"\n1 file, 0 chunks embedded in [\d.]+ s$", second.stdout.strip())
 
 
 def test_invalid_settings_exit_2_naming_the_variable(cli_env) -> None:

@@ -114,7 +114,7 @@ def test_the_index_records_the_precisions_of_its_vectors(make_rag: Callable[...,
     write(docs, "a.txt", LONG_TEXT)
     report = rag.ingest()
     assert report.precision == "bf16" and rag.store.precisions() == {"bf16"}
-    assert report.summary.startswith(f"1 files, {report.chunks_added} chunks embedded in ")
+    assert report.summary.startswith(f"1 file, {report.chunks_added} chunks embedded in ")
     assert report.summary.endswith(", bf16")
 
     later = make_rag(embedding_precision="fp32", collection=rag.settings.collection)
@@ -135,3 +135,12 @@ def test_a_small_ingest_on_auto_needs_no_torch_and_no_probe(
     rag = make_rag()
     assert rag.store.encoder_for(10) == (False, "fp32")
     assert rag.store.encoder_for(int(TORCH_FROM["bf16"]) - 1) == (False, "fp32")
+
+
+@pytest.mark.skipif(not bf16_units(), reason="this CPU reports no bf16 matrix units")
+def test_once_the_torch_model_is_loaded_any_batch_is_encoded_in_bf16(
+    make_rag: Callable[..., RAG],
+):
+    rag = make_rag()
+    _ = rag.embeddings.model  # torch's import already paid (a large ingest came before)
+    assert rag.store.encoder_for(3) == (True, "bf16")

@@ -81,11 +81,15 @@ class IngestReport:
     def summary(self) -> str:
         """One line: files read, chunks added, time, throughput, precision."""
         files = len(self.added) + len(self.updated) + len(self.unchanged)
-        rate = f", {self.chunks_added / self.seconds:,.1f} chunks/s" if self.seconds else ""
+        rate = (
+            f", {self.chunks_added / self.seconds:,.1f} chunks/s"
+            if self.chunks_added and self.seconds
+            else ""
+        )
         used = f", {self.precision}" if self.precision else ""
         return (
-            f"{files:,} files, {self.chunks_added:,} chunks embedded in {self.seconds:,.1f} s"
-            f"{rate}{used}"
+            f"{_count(files, 'file')}, {_count(self.chunks_added, 'chunk')} embedded in "
+            f"{self.seconds:,.1f} s{rate}{used}"
         )
 
     def __str__(self) -> str:
@@ -97,6 +101,10 @@ class IngestReport:
         lines += [f"skipped {source}: {reason}" for source, reason in self.skipped]
         lines += [f"read {source} as {encoding}" for source, encoding in self.decoded]
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class Splitter:
