@@ -1,0 +1,66 @@
+"""Where a rag ingest's time goes: its steps wrapped, their seconds summed.
+
+.venv/bin/python notes/profile_ingest.py 1000     # sizes as benchmarks/scale.py takes them
+"""
+
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
+
+from scale import documents  # noqa: E402
+
+from rag import RAG, pipeline  # noqa: E402
+from rag.documents import ingest  # noqa: E402
+from rag.index import store  # noqa: E402
+from rag.index.embed import SentenceEmbeddings  # noqa: E402
+
+spent: dict[str, float] = defaultdict(float)
+
+
+def wrap(owner, name: str, label: str) -> None:
+    fn = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - started
+
+    setattr(owner, name, timed)
+
+
+def main() -> None:
+    wrap(SentenceEmbeddings, "encode_with_spans", "encode (model + spans)")
+    wrap(store, "pack_vectors", "pack sentence vectors")
+    wrap(store, "sentence_spans", "sentence spans")
+    wrap(store, "release_freed_memory", "malloc_trim")
+    wrap(ingest.Splitter, "split", "split")
+    wrap(pipeline, "load", "read documents")
+    wrap(pipeline.RAG, "warm_index", "BM25 build")
+    add = store.Store.add
+
+    def timed_add(self, chunks, progress=None):
+        wrap(self.vectors._collection, "upsert", "chroma upsert")
+        return add(self, chunks, progress)
+
+    store.Store.add = timed_add
+    docs = documents(sys.argv[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        rag = RAG(index_dir=f"{tmp}/i", corpus_dir=f"{tmp}/e", collection="bench")
+        started = time.perf_counter()
+        report = rag.ingest(docs, progress=False)
+        total = time.perf_counter() - started
+    print(report.summary)
+    print(f"total {total:.1f} s")
+    for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:28s} {seconds:7.1f} s  {seconds / total:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
