@@ -47,6 +47,10 @@ PAGE = 5000
 """Chunks read, relabelled or deleted per request over the whole index, to bound memory."""
 
 
+def _precisions(metadata: dict) -> set[str]:
+    return set(filter(None, str(metadata.get(PRECISIONS, "")).split(",")))
+
+
 @dataclass
 class IndexedSource:
     """What the index holds of one source: its chunk ids and, for files, their path."""
@@ -129,7 +133,7 @@ class Store:
         collection = self.vectors._collection
         metadata = {**(collection.metadata or {}), GENERATION: uuid.uuid4().hex}
         if precision is not None:
-            metadata[PRECISIONS] = ",".join(sorted(self.precisions() | {precision}))
+            metadata[PRECISIONS] = ",".join(sorted(_precisions(metadata) | {precision}))
         collection.modify(metadata=metadata)
 
     def texts(self) -> Iterator[tuple[str, str]]:
@@ -192,8 +196,7 @@ class Store:
 
     def precisions(self) -> set[str]:
         """The precisions the index's vectors were made in (empty: none recorded)."""
-        metadata = self._client.get_collection(self._name).metadata or {}
-        return set(filter(None, str(metadata.get(PRECISIONS, "")).split(",")))
+        return _precisions(self._client.get_collection(self._name).metadata or {})
 
     def encoder_for(self, n: int) -> tuple[bool, Precision]:
         """Whether ``n`` chunks are encoded through torch, and in which precision.
@@ -209,9 +212,8 @@ class Store:
         if embeddings.onnx is None:
             return True, embeddings.precision
         loaded = "model" in vars(embeddings)  # torch's import and the load already paid
-        if setting == "fp32" or (setting == "auto" and n < TORCH_FROM["bf16"] and not loaded):
-            return n >= TORCH_FROM["fp32"], "fp32"
-        if embeddings.precision == "bf16":
+        worth_resolving = setting == "bf16" or loaded or n >= TORCH_FROM["bf16"]
+        if setting != "fp32" and worth_resolving and embeddings.precision == "bf16":
             return True, "bf16"
         return n >= TORCH_FROM["fp32"], "fp32"
 
