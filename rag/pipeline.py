@@ -18,7 +18,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.config import Settings
-from rag.documents.formats import UnreadableFile, read_file
+from rag.documents.formats import Layout, UnreadableFile, read_file
 from rag.documents.ingest import IngestReport, Splitter, load
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import SentenceEmbeddings, cache_dir
@@ -215,10 +215,10 @@ class RAG:
         to_add, to_relabel, to_delete = [], [], []
         for doc in docs:
             old = indexed.pop(doc.source, None) or IndexedSource()
-            if old.holds(self.splitter.digest(doc.text), doc.path):
+            if old.holds(self.splitter.digest(doc.text, doc.layout), doc.path):
                 report.unchanged.append(doc.source)
                 continue
-            chunks = self.splitter.split(doc.text, doc.source, doc.path)
+            chunks = self.splitter.split(doc.text, doc.source, doc.path, doc.layout)
             old_ids = old.ids - old.outdated  # outdated chunks are embedded again
             new = [c for c in chunks if c.id not in old_ids]
             stale = old.ids - {c.id for c in chunks}
@@ -429,6 +429,27 @@ class RAG:
             found = {s: len(e.ids) for s, e in sorted(self.store.sources().items())}
             self._documents = (generation, found)
         return dict(self._documents[1])
+
+    def document_layout(self, source: str) -> Layout:
+        """Where the pages and sections of an indexed document begin in its text, as its
+        chunks recorded them. Raises KeyError for a document not in the index."""
+        chunks = self.store.chunks(source)
+        if not chunks:
+            raise KeyError(f"{source!r} is not in the index")
+        return Layout.merged([c.layout for c in chunks])
+
+    def document_file(self, source: str) -> Path | None:
+        """The file an indexed document was read from, when it is still in the corpus
+        folder; None otherwise (outside it, gone, or not from a file). Raises KeyError
+        for a document not in the index."""
+        chunks = self.store.chunks(source)
+        if not chunks:
+            raise KeyError(f"{source!r} is not in the index")
+        if not chunks[0].path:
+            return None
+        path = Path(chunks[0].path).resolve()
+        folder = self.settings.corpus_dir.resolve()
+        return path if path.is_file() and path.is_relative_to(folder) else None
 
     def document_text(self, source: str) -> str:
         """The text of an indexed document, as its citations' offsets count it.

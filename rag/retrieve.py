@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.documents.formats import NO_LAYOUT, Layout
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import unpack_vectors
 from rag.index.store import SENTENCE_VECTORS, Store
@@ -30,6 +31,8 @@ class Passage:
     end: int
     score: float
     sentence_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
+    layout: Layout = field(default=NO_LAYOUT, repr=False, compare=False)
+    """The pages and sections of the document within the passage."""
 
     @classmethod
     def from_document(cls, doc: Document) -> Passage:
@@ -43,6 +46,7 @@ class Passage:
             end=int(meta["end"]),
             score=float(meta["score"]),
             sentence_vectors=unpack_vectors(packed) if packed else None,
+            layout=Layout.from_json(meta.get("layout")),
         )
 
 

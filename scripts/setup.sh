@@ -12,6 +12,8 @@ PYTHON=${PYTHON:-python3}
     exit 1
 }
 
+scripts/setup-ocr.sh  # Tesseract, from Debian's packages (scanned pages)
+
 version=$(sha256sum pyproject.toml | cut -c1-16)
 stamp=".venv/.installed-${extras:-app}-$version"
 # The test install holds everything the app needs.

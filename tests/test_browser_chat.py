@@ -181,11 +181,11 @@ def test_an_uploaded_document_is_listed_and_answers_questions(page: Page, tmp_pa
 
 
 def test_an_upload_of_an_unsupported_file_says_why(page: Page, tmp_path: Path) -> None:
-    upload = tmp_path / "table.csv"
-    upload.write_text("a,b\n1,2\n", encoding="utf-8")
+    upload = tmp_path / "table.ods"
+    upload.write_bytes(b"PK\x03\x04")
     page.get_by_role("tab", name="Documents").click()
     page.locator("input[type=file][multiple]").set_input_files(upload)
-    expect(page.get_by_text("unsupported format '.csv'")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_text("unsupported format '.ods'")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
 
 
 def test_the_chat_fits_a_phone_screen(browser: Browser, app: tuple[str, RAG]) -> None:

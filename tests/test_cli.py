@@ -41,11 +41,11 @@ def test_ingest_reports_added_skipped_and_then_unchanged_files(cli_env, tmp_path
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "plan.md").write_text("# Plan\n\nThe launch is planned for March.")
-    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "drawing.svg").write_text("<svg></svg>")
     first = rag("ingest", str(folder), env=cli_env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped")
-    assert "photo.jpg: unsupported format '.jpg'" in first.stdout
+    assert "drawing.svg: unsupported format '.svg'" in first.stdout
     last = first.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"1 file, 1 chunk embedded in [\d.]+ s, [\d.,]+ chunks/s, fp32", last)
     second = rag("ingest", str(folder), env=cli_env)

@@ -86,11 +86,13 @@ def test_an_added_file_that_cannot_be_indexed_is_not_copied(
     make_rag: Callable[..., RAG], uploads: Path
 ) -> None:
     rag = make_rag()
-    (uploads / "table.xlsx").write_bytes(b"PK\x03\x04")
+    (uploads / "table.ods").write_bytes(b"PK\x03\x04")
+    (uploads / "budget.xlsx").write_bytes(b"PK\x03\x04")
     (uploads / "empty.txt").write_text("   ")
-    report = rag.add_files([uploads / "table.xlsx", uploads / "empty.txt"])
+    report = rag.add_files([uploads / "table.ods", uploads / "budget.xlsx", uploads / "empty.txt"])
     assert report.skipped == [
-        ("table.xlsx", "unsupported format '.xlsx'"),
+        ("table.ods", "unsupported format '.ods'"),
+        ("budget.xlsx", "damaged Excel file (not a zip archive)"),
         ("empty.txt", "empty"),
     ]
     assert list(rag.settings.corpus_dir.iterdir()) == []

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.documents.formats import UnreadableFile, read_file
+from rag.documents.formats import NO_LAYOUT, Layout, UnreadableFile, read_file
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
+
+TEXT_ENCODINGS = frozenset({"utf-16", "utf-32", "cp1252", "latin-1"})
+"""Encodings other than UTF-8 a text file can be read in; the report names them."""
 
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 """Split at paragraphs, then sentences, then clauses, words and finally characters."""
@@ -41,10 +44,12 @@ class Chunk:
     of: int = 0
     """How many chunks the document was split into: an index holding fewer of them (an
     interrupted ingest) is incomplete even when every chunk it holds is current."""
+    layout: Layout = NO_LAYOUT
+    """The pages and sections of the document that hold within the chunk."""
 
     @property
     def metadata(self) -> dict[str, str | int]:
-        return {
+        meta: dict[str, str | int] = {
             "source": self.source,
             "start": self.start,
             "end": self.end,
@@ -52,6 +57,9 @@ class Chunk:
             "digest": self.digest,
             "of": self.of,
         }
+        if self.layout:
+            meta["layout"] = self.layout.to_json()
+        return meta
 
 
 def chunk_id(source: str, start: int, text: str) -> str:
@@ -70,6 +78,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     decoded: list[tuple[str, str]] = field(default_factory=list)
     """Text files that were not UTF-8, with the encoding they were read in."""
+    recognised: list[tuple[str, int]] = field(default_factory=list)
+    """Files with pages read by OCR, with how many."""
     chunks_added: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
@@ -100,6 +110,7 @@ class IngestReport:
         ]
         lines += [f"skipped {source}: {reason}" for source, reason in self.skipped]
         lines += [f"read {source} as {encoding}" for source, encoding in self.decoded]
+        lines += [f"read {_count(n, 'page')} of {source} by OCR" for source, n in self.recognised]
         return "\n".join(lines)
 
 
@@ -131,13 +142,17 @@ class Splitter:
             keep_separator="end",
         )
 
-    def digest(self, text: str) -> str:
-        """Fingerprint of ``text`` and the chunking settings: when the index holds it, the
-        document's chunks are known to be current without splitting it again."""
-        return hashlib.sha256(f"{self._settings}\x00{text}".encode()).hexdigest()[:32]
+    def digest(self, text: str, layout: Layout = NO_LAYOUT) -> str:
+        """Fingerprint of ``text``, its layout and the chunking settings: when the index
+        holds it, the document's chunks are known to be current without splitting it
+        again."""
+        shape = f"\x00{layout.to_json()}" if layout else ""
+        return hashlib.sha256(f"{self._settings}\x00{text}{shape}".encode()).hexdigest()[:32]
 
-    def split(self, text: str, source: str, path: str = "") -> list[Chunk]:
-        digest = self.digest(text)
+    def split(
+        self, text: str, source: str, path: str = "", layout: Layout = NO_LAYOUT
+    ) -> list[Chunk]:
+        digest = self.digest(text, layout)
         chunks: list[Chunk] = []
         cursor = 0
         for piece in self._splitter.split_text(text):
@@ -146,7 +161,16 @@ class Splitter:
                 raise AssertionError(f"chunk not found in {source} after offset {cursor}")
             end = start + len(piece)
             chunks.append(
-                Chunk(chunk_id(source, start, piece), source, piece, start, end, path, digest)
+                Chunk(
+                    chunk_id(source, start, piece),
+                    source,
+                    piece,
+                    start,
+                    end,
+                    path,
+                    digest,
+                    layout=layout.within(start, end),
+                )
             )
             cursor = start + 1
         return [replace(c, of=len(chunks)) for c in chunks]
@@ -159,6 +183,7 @@ class SourceDoc:
     source: str
     text: str
     path: str = ""
+    layout: Layout = NO_LAYOUT
 
 
 def discover(folder: Path) -> Iterator[Path]:
@@ -223,7 +248,9 @@ def load(
             if not read.text.strip():
                 report.skipped.append((source, "empty"))
                 continue
-            if read.encoding not in ("utf-8", "pdf"):
+            if read.encoding in TEXT_ENCODINGS:
                 report.decoded.append((source, read.encoding))
-            docs.append(SourceDoc(source, read.text, str(absolute(file))))
+            if read.ocr_pages:
+                report.recognised.append((source, read.ocr_pages))
+            docs.append(SourceDoc(source, read.text, str(absolute(file)), read.layout))
     return docs, folders

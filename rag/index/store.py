@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from tqdm import tqdm
 
 from rag.config import Settings
+from rag.documents.formats import Layout
 from rag.documents.ingest import Chunk
 from rag.documents.sentences import sentence_spans
 from rag.index.embed import SentenceEmbeddings, pack_vectors, release_freed_memory
@@ -175,7 +176,15 @@ class Store:
     def chunks(self, source: str | None = None) -> list[Chunk]:
         """Every chunk in the index (or of one source), with its text and offsets."""
         return [
-            Chunk(i, str(m["source"]), text, int(m["start"]), int(m["end"]), str(m.get("path", "")))
+            Chunk(
+                i,
+                str(m["source"]),
+                text,
+                int(m["start"]),
+                int(m["end"]),
+                str(m.get("path", "")),
+                layout=Layout.from_json(m.get("layout")),
+            )
             for i, text, m in self._read(["documents", "metadatas"], source)
         ]
 

@@ -146,15 +146,7 @@ class Checker:
             return CheckedSentence(claim, start, end, verdict, score)
         ranked = [int(i) for i in np.argsort(-probs[:, column]) if probs[i, column] >= threshold]
         citations = [
-            Citation(
-                n,
-                found[i].source,
-                found[i].text,
-                found[i].start,
-                found[i].end,
-                found[i].passage.id,
-                float(probs[i, column]),
-            )
+            Citation.of(n, found[i].passage, found[i].start, found[i].end, float(probs[i, column]))
             for n, i in enumerate(ranked[:MAX_CITATIONS], start=1)
         ]
         return CheckedSentence(claim, start, end, verdict, score, citations)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.retrieve import Passage
+
+UNIT_LABELS = {"page": "p.", "slide": "slide", "sheet": "sheet"}
+
 
 @dataclass(frozen=True)
 class Citation:
     """One numbered source of an answer.
 
     ``quote`` is exact text of the document ``source``: ``document_text[start:end] == quote``.
+    ``page`` is the page it is on (the slide of a presentation, the sheet of a workbook,
+    as ``unit`` says) and ``section`` the headings above it ("Report > 2.1 Costs"), where
+    the document has them.
     """
 
     number: int
@@ -20,10 +27,43 @@ class Citation:
     end: int
     passage_id: str = ""
     score: float = 0.0
+    page: int | None = None
+    section: str | None = None
+    unit: str = "page"
+
+    @classmethod
+    def of(cls, number: int, passage: Passage, start: int, end: int, score: float) -> Citation:
+        """The citation of ``document_text[start:end]``, which lies in ``passage``, with
+        the page and section it is on."""
+        if not passage.start <= start <= end <= passage.end:
+            raise ValueError(f"[{start}, {end}) is not inside the passage {passage.id}")
+        layout = passage.layout
+        return cls(
+            number,
+            passage.source,
+            passage.text[start - passage.start : end - passage.start],
+            start,
+            end,
+            passage.id,
+            score,
+            layout.page_at(start),
+            layout.section_at(start),
+            layout.unit,
+        )
 
     @property
     def marker(self) -> str:
         return f"[{self.number}]"
+
+    @property
+    def location(self) -> str:
+        """Where the quote is, for people: "report.pdf, p. 3, §2.1 Costs"."""
+        parts = [self.source]
+        if self.page is not None:
+            parts.append(f"{UNIT_LABELS.get(self.unit, self.unit)} {self.page}")
+        if self.section:
+            parts.append(f"§{self.section.rsplit(' > ', 1)[-1]}")
+        return ", ".join(parts)
 
 
 def attach_marker(sentence: str, markers: str) -> str:
@@ -41,4 +81,4 @@ def attach_marker(sentence: str, markers: str) -> str:
 
 def format_sources(citations: list[Citation]) -> str:
     """Numbered list of sources with their quotes, for terminals and chat replies."""
-    return "\n".join(f'[{c.number}] {c.source}: "{c.quote}"' for c in citations)
+    return "\n".join(f'[{c.number}] {c.location}: "{c.quote}"' for c in citations)

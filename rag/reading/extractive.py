@@ -267,7 +267,7 @@ class ExtractiveAnswerer:
         source_rank = {p.source: i for i, p in reversed(list(enumerate(passages)))}
         order = sorted(picked, key=lambda i: (source_rank[sentences[i].source], sentences[i].start))
         citations = [
-            Citation(n, s.source, s.text, s.start, s.end, s.passage.id, picked[i])
+            Citation.of(n, s.passage, s.start, s.end, picked[i])
             for n, (i, s) in enumerate(((i, sentences[i]) for i in order), start=1)
         ]
         text = " ".join(attach_marker(c.quote, c.marker) for c in citations)

@@ -262,15 +262,7 @@ def _answer(
                 p = passages[index]
                 numbers[index, start, end] = len(numbers) + 1
                 citations.append(
-                    Citation(
-                        len(numbers),
-                        p.source,
-                        p.text[start:end],
-                        p.start + start,
-                        p.start + end,
-                        p.id,
-                        p.score,
-                    )
+                    Citation.of(len(numbers), p, p.start + start, p.start + end, p.score)
                 )
             markers += f"[{numbers[index, start, end]}]"
         parts.append(attach_marker(claim.text, markers))

@@ -12,21 +12,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.documents.formats.base import Text, UnreadableFile, decode
+from rag.documents.formats.base import NO_LAYOUT, Layout, Text, UnreadableFile, decode
+from rag.documents.formats.epub import read_epub
 from rag.documents.formats.html import read_html
+from rag.documents.formats.image import read_image
+from rag.documents.formats.office import read_docx, read_pptx
 from rag.documents.formats.pdf import read_pdf
-from rag.documents.formats.plain import read_plain
+from rag.documents.formats.plain import read_markdown, read_plain
+from rag.documents.formats.sheet import read_csv, read_xlsx
 
-__all__ = ["READERS", "Text", "UnreadableFile", "decode", "read_file"]
+__all__ = ["NO_LAYOUT", "READERS", "Layout", "Text", "UnreadableFile", "decode", "read_file"]
 
 KEPT_CHANGING = "kept changing while being read; ingest again once it is written"
 
 READERS: dict[str, Callable[[bytes], Text]] = {
     ".txt": read_plain,
-    ".md": read_plain,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
     ".html": read_html,
     ".htm": read_html,
+    ".xhtml": read_html,
     ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".pptx": read_pptx,
+    ".xlsx": read_xlsx,
+    ".xlsm": read_xlsx,
+    ".csv": read_csv,
+    ".tsv": read_csv,
+    ".epub": read_epub,
+    ".png": read_image,
+    ".jpg": read_image,
+    ".jpeg": read_image,
+    ".tif": read_image,
+    ".tiff": read_image,
+    ".bmp": read_image,
+    ".gif": read_image,
+    ".webp": read_image,
 }
 """File suffix -> reader of the file's bytes. Adding a format is one entry."""
 

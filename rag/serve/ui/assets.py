@@ -7,6 +7,10 @@ CSS = """
 .rag-document { white-space: pre-wrap; max-height: 70vh; overflow-y: auto; line-height: 1.5; }
 .rag-document mark, .rag-context mark { padding: 0 0.1em; }
 .rag-document mark.rag-focus { outline: 2px solid #f59e0b; }
+.rag-page { position: relative; max-height: 80vh; overflow-y: auto; }
+.rag-page img { width: 100%; height: auto; display: block; }
+.rag-box { position: absolute; background: rgba(250, 204, 21, 0.4);
+  outline: 2px solid #f59e0b; }
 .rag-marker { font-size: 0.75em; vertical-align: super; font-weight: 600; }
 .rag-check { margin: 0.6em 0; padding: 0.4em 0.6em; border-left: 4px solid #9ca3af; }
 .rag-check.rag-supported { border-color: #16a34a; }

@@ -6,10 +6,12 @@ shows it as text.
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 from typing import Any
 
+from rag.documents.pages import PageView
 from rag.reading.answer import Answer
 from rag.reading.check import Check
 from rag.reading.cite import Citation
@@ -58,7 +60,7 @@ def reply_messages(answer: Answer) -> list[dict]:
     messages.append({"role": "assistant", "content": answer.text})
     if answer.citations:
         sources = "\n\n".join(
-            f"{c.marker} {c.source} (characters {c.start}-{c.end}): “{c.quote}”"
+            f"{c.marker} {c.location} (characters {c.start}-{c.end}): “{c.quote}”"
             for c in answer.citations
         )
         messages.append(_titled(sources, "Sources"))
@@ -103,7 +105,7 @@ def _source_html(answer: Answer, citation: Citation) -> str:
     before, after = citation_context(answer, citation)
     return (
         f"<div class='rag-source'><span class='rag-source-name'>{citation.marker} "
-        f"{escape(citation.source)} (characters {citation.start}-{citation.end})</span>"
+        f"{escape(citation.location)} (characters {citation.start}-{citation.end})</span>"
         f"<div class='rag-context'>{escape(before)}<mark>{escape(citation.quote)}</mark>"
         f"{escape(after)}</div></div>"
     )
@@ -156,6 +158,22 @@ def document_html(text: str, citations: list[Citation], focus: int | None = None
     return "".join(parts)
 
 
+def page_html(view: PageView, citation: Citation) -> str:
+    """A rendered page with the quote's boxes highlighted over it, and where it is."""
+    marks = "".join(
+        f"<div class='rag-box{' rag-focus' if n == 0 else ''}' style='"
+        f"left:{left:.2%};top:{top:.2%};width:{right - left:.2%};height:{bottom - top:.2%}'></div>"
+        for n, (left, top, right, bottom) in enumerate(view.boxes)
+    )
+    picture = base64.b64encode(view.png).decode()
+    return (
+        f"<p class='rag-hint'>{escape(citation.location)}</p>"
+        f"<div class='rag-page'><img alt='{escape(citation.location)}' "
+        f"src='data:image/png;base64,{picture}' width='{view.width}' height='{view.height}'>"
+        f"{marks}</div>"
+    )
+
+
 def page_questions(history: list[dict]) -> list[str]:
     """The user's questions in the page's conversation, as asked: the page holds them
     escaped (see :func:`page_messages`)."""
@@ -176,7 +194,8 @@ def check_html(result: Check) -> str:
     parts = [f"<p class='rag-check-summary'>{counts}, of {len(result.sentences)} sentences.</p>"]
     for s in result.sentences:
         quotes = "".join(
-            f"<li><span class='rag-source-name'>{escape(c.source)}</span>: “{escape(c.quote)}”</li>"
+            f"<li><span class='rag-source-name'>{escape(c.location)}</span>: "
+            f"“{escape(c.quote)}”</li>"
             for c in s.citations
         )
         parts.append(
@@ -201,7 +220,14 @@ def check_record(result: Check) -> list[dict]:
             "verdict": s.verdict,
             "score": s.score,
             "citations": [
-                {"source": c.source, "quote": c.quote, "start": c.start, "end": c.end}
+                {
+                    "source": c.source,
+                    "quote": c.quote,
+                    "start": c.start,
+                    "end": c.end,
+                    "page": c.page,
+                    "section": c.section,
+                }
                 for c in s.citations
             ],
         }
