@@ -122,7 +122,8 @@ def xlsx_document() -> bytes:
     budget = workbook.active
     budget.title = "Budget"
     budget.append(["Project", "Year", "Budget (EUR)"])
-    budget.append(["Lighthouse renovation", 2024, 1200000])
+    budget.append(["Ferry terminal", 2024, 8500000])
+    budget.append(["Ferry terminal", 2025, 2100000])
     budget.append(["Quay repairs", 2024, 450000])
     staff = workbook.create_sheet("Staff")
     staff.append(["Name", "Role", "Started"])
@@ -178,3 +179,37 @@ def zip_bomb(inner: str = "word/document.xml", size: int = 1024 * 2**20) -> byte
         for _ in range(size // len(block)):
             part.write(block)
     return out.getvalue()
+
+
+ANNUAL_PDF = [
+    [
+        ("h1", "1. Introduction"),
+        (
+            "p",
+            "The harbour festival opens on Friday. It has run every summer since 1950, and "
+            "draws visitors from the whole coast and from the islands.",
+        ),
+    ],
+    [("scan", "The lighthouse was repainted in 1998.\nIts lamp shines 30 kilometres.")],
+    [
+        ("h1", "2. Findings"),
+        ("h2", "2.1 Costs"),
+        ("p", "Dredging the northern channel cost 4.1 million euros in 2023."),
+    ],
+]
+
+
+def mixed_corpus(folder: Path, scans: Path) -> None:
+    """One document of every format, each holding facts no other one does."""
+    (folder / "annual.pdf").write_bytes(pdf_document(ANNUAL_PDF, scans))
+    (folder / "harbour-report.docx").write_bytes(docx_document())
+    (folder / "review.pptx").write_bytes(pptx_document())
+    (folder / "budget.xlsx").write_bytes(xlsx_document())
+    (folder / "book.epub").write_bytes(epub_document())
+    (folder / "notice.png").write_bytes(
+        text_picture("The island ferry leaves the pier at noon.", "Tickets are sold on board.")
+    )
+    (folder / "cities.csv").write_text("City,Population\nBergen,291940\nTromso,77544\n")
+    (folder / "guide.md").write_text(
+        "# Visitor guide\n\n## Opening hours\n\nThe maritime museum opens at ten on weekdays.\n"
+    )

@@ -11,8 +11,9 @@ from rag.documents.formats.table import row_lines
 
 
 def read_xlsx(data: bytes) -> Text:
-    """Each sheet (a page, named as its section) as its name, then its rows; cells are
-    read as last computed (formulas give their values)."""
+    """Each sheet's rows, the sheet a page named as its section (no line of its own: a
+    lone sheet name was quoted as an answer); cells are read as last computed (formulas
+    give their values)."""
     import openpyxl
 
     open_zip(data, "Excel")
@@ -30,7 +31,7 @@ def read_xlsx(data: bytes) -> Text:
                 builder.add("\n\n")
             builder.page(number)
             builder.section(sheet.title)
-            builder.add("\n".join([sheet.title, *lines]))
+            builder.add("\n".join(lines))
     finally:
         workbook.close()
     if not len(builder):

@@ -26,7 +26,8 @@ def header_names(cells: Sequence[object]) -> list[str]:
 
 
 def row_lines(rows: Iterable[Sequence[object]]) -> list[str]:
-    """One line per non-empty row, the first non-empty row taken for the header.
+    """One line per non-empty row after the header (the first non-empty row), which each
+    line repeats, so the header needs no line of its own: alone it answers nothing.
 
     A table of one row has no header: its cells are joined as they are.
     """
@@ -35,7 +36,7 @@ def row_lines(rows: Iterable[Sequence[object]]) -> list[str]:
     if len(rows) < 2:
         return ["; ".join(c for c in row if c) for row in rows]
     header = header_names(rows[0])
-    lines = ["; ".join(c for c in rows[0] if c)]
+    lines = []
     for row in rows[1:]:
         named = [
             f"{header[n] if n < len(header) else f'Column {n + 1}'}: {cell}"
