@@ -8,7 +8,7 @@ CSS = """
 .rag-document mark, .rag-context mark { padding: 0 0.1em; }
 .rag-document mark.rag-focus { outline: 2px solid #f59e0b; }
 .rag-page { position: relative; max-height: 80vh; overflow-y: auto; }
-.rag-page img { width: 100%; height: auto; display: block; }
+.rag-page img { width: 100%; height: auto; display: block; border: 1px solid #d4d4d8; }
 .rag-box { position: absolute; background: rgba(250, 204, 21, 0.4);
   outline: 2px solid #f59e0b; }
 .rag-marker { font-size: 0.75em; vertical-align: super; font-weight: 600; }
