@@ -32,3 +32,21 @@ def test_the_memory_benchmark_times_every_setting_side_by_side() -> None:
     ratios = [line for line in out.splitlines() if " / glibc: " in line]
     assert [r.split(" / ")[0] for r in ratios] == ["pinned", "trim"]
     assert all(float(r.split(": ")[1]) > 0 for r in ratios)
+
+
+@pytest.mark.slow
+def test_the_formats_benchmark_times_every_format_with_ocr() -> None:
+    out = run_script("benchmarks/formats.py", "--pages", "2", "--scans", "1", "--runs", "1")
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][2:]
+    assert [r[0].removeprefix("| ") for r in rows] == [
+        "pdf",
+        "docx",
+        "pptx",
+        "xlsx",
+        "csv",
+        "epub",
+        "md",
+        "pdf, scanned (OCR)",
+        "png (OCR)",
+    ]
+    assert all(float(r[4].replace(",", "")) > 0 and float(r[6].rstrip(" |")) > 0 for r in rows)

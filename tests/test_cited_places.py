@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from rag import RAG, Citation
+from rag.documents.formats import ocr
 from rag.documents.pages import page_view
 from rag.serve.ui.render import reply_messages
 from rag.serve.ui.sources import _download_copy
@@ -130,12 +131,10 @@ def quote_picture(rag: RAG, citation: Citation) -> Image.Image:
 def test_the_boxes_on_the_rendered_page_cover_the_quote(
     places: RAG, question: str, seen: str
 ) -> None:
-    import pytesseract
-
     citation = cite(places, question, seen.split()[-1])
     crop = quote_picture(places, citation)
     scale = max(1, 1200 // crop.width)
-    read = pytesseract.image_to_string(crop.resize((crop.width * scale, crop.height * scale)))
+    read = ocr.recognise(crop.resize((crop.width * scale, crop.height * scale))).text
     assert seen in " ".join(read.split())
 
 

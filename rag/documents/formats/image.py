@@ -50,4 +50,4 @@ def open_frames(data: bytes) -> list:  # list[PIL.Image.Image]
 def recognise_pages(data: bytes) -> list[ocr.Recognised]:
     """Each page's text with its characters' boxes: what :func:`read_image` indexes."""
     ocr.require()
-    return [ocr.recognise(frame) for frame in open_frames(data)]
+    return ocr.recognise_all(iter(open_frames(data)))

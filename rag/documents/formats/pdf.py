@@ -10,6 +10,7 @@ lines stays one quotable sentence); a paragraph break is a line break. The bookm
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -56,15 +57,11 @@ def read_pdf(data: bytes) -> Text:
 
 
 def _read_pages(document: pdfium.PdfDocument) -> tuple[TextBuilder, int]:
-    """The document's text so far and how many pages were read by OCR."""
+    """The document's text and how many pages were read by OCR."""
     builder = TextBuilder("page")
     bookmarks = _bookmarks(document)
-    scanned = 0
-    for index in range(len(document)):
-        page = page_text(document, index)
-        scanned += page.ocr
-        if scanned > ocr.MAX_PAGES:
-            raise UnreadableFile(f"more than {ocr.MAX_PAGES} scanned pages to read by OCR")
+    pages = pages_text(document, range(len(document)))
+    for index, page in enumerate(pages):
         if not page.text:
             continue
         if len(builder):
@@ -80,22 +77,48 @@ def _read_pages(document: pdfium.PdfDocument) -> tuple[TextBuilder, int]:
             cursor = offset
             builder.heading(level, title)
         builder.add(page.text[cursor:])
-    return builder, scanned
+    return builder, sum(p.ocr for p in pages)
 
 
 def page_text(document: pdfium.PdfDocument, index: int) -> PageText:
     """The text of page ``index`` (from 0) exactly as :func:`read_pdf` puts it in the
     document, with its characters' boxes: its text layer, or OCR for a scan."""
+    return pages_text(document, [index])[0]
+
+
+def pages_text(document: pdfium.PdfDocument, indices: Iterable[int]) -> list[PageText]:
+    """:func:`page_text` of several pages; the scans among them are read by OCR side by
+    side (PDFium itself is used from this thread only: it is not thread-safe)."""
+    order = list(indices)
+    found: dict[int, PageText] = {}
+    scans: list[int] = []
+    for index in order:
+        page = document[index]
+        try:
+            layer = _layer_text(page)
+            visible = len(layer.text.replace(" ", "").replace("\n", ""))
+            if visible < MIN_TEXT_CHARS and _has_image(page):
+                scans.append(index)
+            else:
+                found[index] = layer
+        finally:
+            page.close()
+    if len(scans) > ocr.MAX_PAGES:
+        raise UnreadableFile(
+            f"{len(scans)} scanned pages: more than {ocr.MAX_PAGES} to read by OCR"
+        )
+    if scans:
+        ocr.require()
+        pictures = (_rendered(document, index, OCR_DPI) for index in scans)
+        for index, read in zip(scans, ocr.recognise_all(pictures), strict=True):
+            found[index] = PageText(read.text, read.boxes, ocr=True)
+    return [found[i] for i in order]
+
+
+def _rendered(document: pdfium.PdfDocument, index: int, dpi: float) -> Image:
     page = document[index]
     try:
-        text = _layer_text(page)
-        if len(text.text.replace(" ", "").replace("\n", "")) >= MIN_TEXT_CHARS or not _has_image(
-            page
-        ):
-            return text
-        ocr.require()
-        found = ocr.recognise(render(page, OCR_DPI))
-        return PageText(found.text, found.boxes, ocr=True)
+        return render(page, dpi)
     finally:
         page.close()
 
