@@ -3,6 +3,7 @@ of document, scanned pages (OCR) included.
 
     .venv/bin/python benchmarks/formats.py               # 40 pages a format, 6 scans: ~4 min
     .venv/bin/python benchmarks/formats.py --pages 200 --scans 20
+    .venv/bin/python benchmarks/formats.py --pages 500 --formats pdf --runs 1
 
 Each format gets a document of ``--pages`` pages of real prose (SQuAD v1.1 dev
 paragraphs, two a page, ~1,400 characters), written by the library people make such
@@ -199,6 +200,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=40, help="pages a format (default 40)")
     parser.add_argument("--scans", type=int, default=6, help="scanned pages a format (6)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each timing (3)")
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        choices=list(FORMATS),
+        default=list(FORMATS),
+        metavar="FORMAT",
+        help="formats to time (default: all): " + ", ".join(map(repr, FORMATS)),
+    )
     args = parser.parse_args()
     prose = paragraphs(2 * args.pages)
     pages = [prose[i : i + 2] for i in range(0, len(prose), 2)]
@@ -208,7 +217,8 @@ def main() -> None:
     print(f"{args.pages} pages a format ({args.scans} for OCR), median of {args.runs} runs\n")
     print("| format | pages | characters | read s | read pages/s | ingest s | ingest pages/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, (suffix, write, scanned) in FORMATS.items():
+    for name in args.formats:
+        suffix, write, scanned = FORMATS[name]
         count = args.scans if scanned else args.pages
         folder = work / name.split()[0].replace(",", "") / ("ocr" if scanned else "text")
         folder.mkdir(parents=True, exist_ok=True)

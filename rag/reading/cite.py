@@ -55,6 +55,19 @@ class Citation:
     def marker(self) -> str:
         return f"[{self.number}]"
 
+    def record(self) -> dict[str, str | int | None]:
+        """The citation as plain data, for programs and records: number, source, quote,
+        its offsets, page and section."""
+        return {
+            "number": self.number,
+            "source": self.source,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "page": self.page,
+            "section": self.section,
+        }
+
     @property
     def location(self) -> str:
         """Where the quote is, for people: "report.pdf, p. 3, §2.1 Costs"."""

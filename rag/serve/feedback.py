@@ -29,16 +29,7 @@ def feedback_record(answer: Answer, liked: bool, earlier: list[str]) -> dict[str
         "answer": answer.text,
         "abstained": answer.abstained,
         "score": answer.score,
-        "citations": [
-            {
-                "number": c.number,
-                "source": c.source,
-                "start": c.start,
-                "end": c.end,
-                "quote": c.quote,
-            }
-            for c in answer.citations
-        ],
+        "citations": [c.record() for c in answer.citations],
     }
 
 

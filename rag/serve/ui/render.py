@@ -219,17 +219,7 @@ def check_record(result: Check) -> list[dict]:
             "supported": s.supported,
             "verdict": s.verdict,
             "score": s.score,
-            "citations": [
-                {
-                    "source": c.source,
-                    "quote": c.quote,
-                    "start": c.start,
-                    "end": c.end,
-                    "page": c.page,
-                    "section": c.section,
-                }
-                for c in s.citations
-            ],
+            "citations": [c.record() for c in s.citations],
         }
         for s in result.sentences
     ]
