@@ -24,7 +24,15 @@ def test_a_record_holds_the_question_answer_and_citations() -> None:
     assert record["rewritten"] == ANSWER.rewritten
     assert record["answer"] == ANSWER.text
     assert record["citations"] == [
-        {"number": 1, "source": "a.txt", "start": 10, "end": 10 + len(QUOTE), "quote": QUOTE}
+        {
+            "number": 1,
+            "source": "a.txt",
+            "start": 10,
+            "end": 10 + len(QUOTE),
+            "quote": QUOTE,
+            "page": None,
+            "section": None,
+        }
     ]
 
 

@@ -12,6 +12,7 @@ from rag.documents.formats import KEPT_CHANGING
 from rag.documents.ingest import IngestReport, chunk_id, load
 from rag.pipeline import IndexBusy
 from tests.conftest import ARTICLE, CORPUS, LONG_TEXT, source_text
+from tests.documents import blank_picture, docx_document, xlsx_document, zip_bomb
 from tests.test_formats import encrypt, make_pdf
 
 
@@ -138,6 +139,31 @@ def test_unreadable_files_are_skipped_with_a_reason(make_rag: Callable[..., RAG]
     assert "binary file" in reasons["binary.txt"]
     assert reasons["image.png"].startswith("damaged image")
     assert "no such file" in reasons[str(folder / "missing.txt")]
+
+
+def test_bad_office_files_and_pictures_are_skipped_and_the_good_ones_indexed(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    folder = rag.settings.corpus_dir
+    (folder / "good.docx").write_bytes(docx_document())
+    (folder / "good.xlsx").write_bytes(xlsx_document())
+    (folder / "truncated.docx").write_bytes(docx_document()[:2000])
+    (folder / "renamed.xlsx").write_text("Project,Budget\nQuay,450000\n")
+    (folder / "locked.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(8192))
+    (folder / "bomb.docx").write_bytes(zip_bomb(size=600 * 2**20))
+    (folder / "blank.png").write_bytes(blank_picture())
+    report = rag.ingest()
+    reasons = dict(report.skipped)
+    assert report.added == ["good.docx", "good.xlsx"]
+    assert reasons == {
+        "blank.png": "image without text (OCR found none)",
+        "bomb.docx": reasons["bomb.docx"],
+        "locked.docx": "password-protected or legacy Word file (not readable)",
+        "renamed.xlsx": "damaged Excel file (not a zip archive)",
+        "truncated.docx": "damaged Word file (not a zip archive)",
+    }
+    assert "zip bomb" in reasons["bomb.docx"] and "600 MiB" in reasons["bomb.docx"]
 
 
 def test_every_format_is_indexed_and_quoted_exactly(
