@@ -16,7 +16,7 @@ from rag.documents.formats import ocr
 from rag.documents.pages import page_view
 from rag.serve.ui.render import reply_messages
 from rag.serve.ui.sources import _download_copy
-from tests.documents import mixed_corpus, pdf_document
+from tests.documents import mixed_corpus, pdf_document, pptx_document
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,14 @@ def test_the_original_is_offered_for_download_only_from_the_corpus_folder(
     assert rag.document_file(outside.resolve().as_posix()) is None
     with pytest.raises(KeyError):
         rag.document_file("../outside.md")
+
+
+def test_pages_and_sections_are_kept_by_either_kind_of_index(
+    make_rag: Callable[..., RAG],
+) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "review.pptx").write_bytes(pptx_document())
+    rag.ingest()
+    slide = cite(rag, "When were the new harbour pilots hired?", "March")
+    assert (slide.page, slide.section, slide.unit) == (2, "Staffing", "slide")
+    assert rag.document_layout("review.pptx").page_start(2) == slide.start - len("Staffing\n")
