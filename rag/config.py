@@ -171,7 +171,12 @@ class Settings(BaseSettings):
         description="Login for the web chat: `user:password`, or the path of a file of such lines.",
     )
     uploads: bool = Field(
-        True, description="Let the web chat's users add documents to the corpus folder."
+        True, description="Let the web chat's users (and the API's) add and remove documents."
+    )
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Keys the HTTP API (`/v1/...`) requires as `Authorization: Bearer <key>`: "
+        "comma-separated, or the path of a file of one key a line. Unset: no key needed.",
     )
     feedback_file: Path = Field(
         PROJECT_ROOT / ".rag" / "feedback.jsonl",
@@ -204,6 +209,17 @@ class Settings(BaseSettings):
         if not pairs:
             raise ValueError("the auth file holds no user:password line")
         return pairs
+
+    def api_key_list(self) -> list[str]:
+        """The API's keys from ``api_keys``; [] when the API needs none."""
+        if self.api_keys is None:
+            return []
+        value = self.api_keys.get_secret_value()
+        path = Path(value)
+        lines = (
+            path.read_text(encoding="utf-8").splitlines() if path.is_file() else value.split(",")
+        )
+        return [k.strip() for k in lines if k.strip()]
 
     @model_validator(mode="after")
     def _server_options_need_a_server(self) -> Settings:

@@ -175,6 +175,22 @@ class RAG:
         with self.ingest_lock(wait):
             return self._sync(sources, prune=prune, progress=progress)
 
+    def remove(self, source: str, *, wait: float = 0) -> int:
+        """Remove a document from the index, and its file from the corpus folder (else the
+        next sync of the folder would index it again); the number of chunks removed.
+        Raises KeyError for a document not in the index, :class:`IndexBusy` as
+        :meth:`ingest` does."""
+        with self.ingest_lock(wait):
+            entry = self.store.sources().get(source)
+            if entry is None:
+                raise KeyError(f"{source!r} is not in the index")
+            file = self.document_file(source)
+            self.store.delete(entry.ids)
+            if file is not None:
+                file.unlink(missing_ok=True)
+            self.warm_index()
+            return len(entry.ids)
+
     def ingest_lock(self, wait: float = 0) -> AbstractContextManager[None]:
         """Hold the index's ingest lock (what :meth:`ingest` takes); wait up to ``wait``
         seconds for another holder, then raise :class:`IndexBusy`."""

@@ -7,7 +7,7 @@ import pytest
 
 from rag import RAG
 from rag.config import Settings
-from rag.serve.ui.app import sync_in_background
+from rag.serve.server import sync_in_background
 
 TOPICS = {
     "harbour.txt": "The harbour festival opens with a lantern parade along the old quay.",

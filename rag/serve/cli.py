@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     given = chk.add_mutually_exclusive_group(required=True)
     given.add_argument("text", nargs="?", help="the text to check")
     given.add_argument("--file", type=Path, help="check this file's text (- for stdin)")
-    sub.add_parser("serve", help="start the web chat (same as python app.py)")
+    sub.add_parser("serve", help="start the web chat and the HTTP API (same as python app.py)")
+    sub.add_parser("mcp", help="serve the documents to an MCP client (an agent) over stdio")
     ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
     ev.add_argument(
         "--dataset",
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
         )
     if args.command == "eval":
         return evaluate_command(args, rag.settings)
-    if args.command in ("ask", "check") and rag.count() == 0:
+    if args.command in ("ask", "check", "mcp") and rag.count() == 0:
         print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
         print(rag.ingest(wait=600), file=sys.stderr)
     if args.command == "ask":
@@ -93,9 +94,14 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
         return 0
     if args.command == "check":
         return check_command(args, rag)
+    if args.command == "mcp":
+        from rag.serve.mcp import create_mcp  # stdout is the protocol's: nothing else prints there
+
+        create_mcp(rag).run("stdio")
+        return 0
     warming = threading.Thread(target=rag.warm)
     warming.start()  # the question encoder loads while the web framework is imported
-    from rag.serve.ui import serve
+    from rag.serve.server import serve
 
     warming.join()
     serve(rag)

@@ -20,6 +20,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: we 
 # imports pyplot during the first answer (about 0.6 s). A server draws nothing on screen.
 os.environ.setdefault("MPLBACKEND", "agg")
 
-from rag.serve.ui.app import build_demo, launch, serve
+from rag.serve.ui.app import build_demo, launch
 
-__all__ = ["build_demo", "launch", "serve"]
+__all__ = ["build_demo", "launch"]

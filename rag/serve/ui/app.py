@@ -1,10 +1,9 @@
-"""The whole page and its server: the tabs put together, ``/chat`` for programs, launch."""
+"""The whole page: the tabs put together, ``/chat`` for programs; :func:`launch` serves it
+alone (tests), :mod:`rag.serve.server` beside the API."""
 
 from __future__ import annotations
 
 import logging
-import sys
-import threading
 from typing import Any
 
 import gradio as gr
@@ -22,7 +21,6 @@ from rag.serve.ui.sources import PRIVATE, SourcePanel
 log = logging.getLogger(__name__)
 
 SESSIONS_KEPT = 1000
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def build_demo(rag: RAG) -> gr.Blocks:
@@ -87,47 +85,6 @@ def endpoints(rag: RAG) -> None:
     gr.api(chat, api_name="chat")
     gr.api(follow_up, api_name="follow_up")
     gr.api(check, api_name="check")
-
-
-def sync_in_background(rag: RAG) -> None:
-    """Bring the index in line with the corpus folder and print what changed, then load
-    the BM25 index of hybrid retrieval; a failure is logged (the chat keeps serving the
-    index as it is)."""
-    try:
-        print(rag.ingest(wait=600), file=sys.stderr)
-        rag.warm_index()
-    except Exception:
-        log.exception("checking the index against %s failed", rag.settings.corpus_dir)
-
-
-def serve(rag: RAG | None = None) -> None:
-    """Serve the chat on host:port, the index checked against the corpus folder.
-
-    An empty index is filled before serving. An existing one is served at once while the
-    folder is checked in the background (at 10,000 documents that check takes seconds),
-    and changes become answerable when it ends. Another ingest running on the same index
-    (the CLI, or a second app) is waited for. Without RAG_AUTH on an address other than
-    loopback, a warning says the chat is open.
-    """
-    rag = rag or RAG()
-    s = rag.settings
-    print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
-    with rag.ingest_lock(wait=600):  # opened after any ingest running elsewhere
-        empty = rag.count() == 0
-    if empty:  # nothing to serve yet: index first, and a failure stops the start
-        print(rag.ingest(wait=600), file=sys.stderr)
-    else:
-        threading.Thread(
-            target=sync_in_background, args=(rag,), name="index-sync", daemon=True
-        ).start()
-    auth = s.credentials()
-    if auth is None and s.host not in LOOPBACK:
-        print(
-            f"WARNING: the chat is served on {s.host} without a login; anyone who can reach "
-            "this machine can query the documents. Set RAG_AUTH=user:password to require one.",
-            file=sys.stderr,
-        )
-    launch(build_demo(rag), s, server_name=s.host, server_port=s.port, auth=auth)
 
 
 def launch(demo: gr.Blocks, settings: Settings, **options: Any) -> None:
