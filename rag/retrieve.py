@@ -34,6 +34,19 @@ class Passage:
     layout: Layout = field(default=NO_LAYOUT, repr=False, compare=False)
     """The pages and sections of the document within the passage."""
 
+    def record(self) -> dict[str, str | int | float | None]:
+        """The passage as plain data, for programs: where it is and its score."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+            "page": self.layout.page_at(self.start),
+            "section": self.layout.section_at(self.start),
+        }
+
     @classmethod
     def from_document(cls, doc: Document) -> Passage:
         meta = doc.metadata

@@ -4,6 +4,7 @@ right status and a JSON error, never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -222,7 +223,30 @@ def test_with_api_keys_set_a_request_needs_one(tmp_path_factory: pytest.TempPath
             model="rag", messages=[{"role": "user", "content": "When does the ferry leave?"}]
         )
         assert "noon" in reply.choices[0].message.content
+        assert httpx.post(url + "mcp", json={}).status_code == 401  # MCP needs a key too
         assert httpx.get(url).status_code == 200  # the chat has its own login (RAG_AUTH)
+
+
+# --- MCP over streamable HTTP, on the same port ---
+
+
+def test_an_agent_reaches_the_mcp_tools_over_http(server: tuple[str, RAG]) -> None:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def ask() -> tuple[list[str], dict]:
+        async with (
+            streamable_http_client(server[0] + "mcp") as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            result = await session.call_tool("answer", {"question": IN_RETURN})
+            return tools, result.structured_content
+
+    tools, answered = asyncio.run(ask())
+    assert tools == ["answer", "list_documents", "search"]
+    assert not answered["abstained"] and exact(server[1], answered["citations"])
 
 
 # --- the chat's endpoints keep working on the same server ---

@@ -50,3 +50,26 @@ def test_the_formats_benchmark_times_every_format_with_ocr() -> None:
         "png (OCR)",
     ]
     assert all(float(r[4].replace(",", "")) > 0 and float(r[6].rstrip(" |")) > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_the_api_load_benchmark_sets_the_api_beside_in_process_answers() -> None:
+    out = run_script("-m", "benchmarks.api_load", "--conversations", "3", "--turns", "2")
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
+    assert [r[0] for r in rows] == [
+        "| in-process RAG.answer",
+        "| API /v1/chat/completions",
+        "| chat /chat (gradio_client)",
+    ]
+    assert all(r[2] == "0" and r[3] == "6" for r in rows)  # no errors, every answer cites
+
+
+@pytest.mark.slow
+def test_the_soak_reads_the_servers_memory_as_it_goes() -> None:
+    out = run_script(
+        "-m", "benchmarks.soak_api", "--minutes", "0.3", "--every", "0.1", "--conversations", "2"
+    )
+    readings = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
+    assert len(readings) >= 3
+    assert int(readings[-1][1]) > 0 and readings[-1][2] == "0"
+    assert all(float(r[-1].rstrip(" |")) > 0 for r in readings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -52,6 +52,18 @@ class CheckedSentence:
     @property
     def supported(self) -> bool:
         return self.verdict == "supported"
+
+    def record(self) -> dict[str, Any]:
+        """The verdict as plain data, for programs (``/check``, ``/v1/check``)."""
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "supported": self.supported,
+            "verdict": self.verdict,
+            "score": self.score,
+            "citations": [c.record() for c in self.citations],
+        }
 
 
 @dataclass(frozen=True)

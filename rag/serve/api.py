@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -29,6 +29,8 @@ from rag.reading.answer import Answer
 
 MAX_JSON_BYTES = 1 * 2**20
 """A JSON request larger than this is refused with 413 (a question is a few hundred bytes)."""
+KEYED = ("/v1/", "/mcp")
+"""Paths that need an API key when RAG_API_KEYS is set (the chat has its own login)."""
 MODEL_ALIAS = "rag"
 """Besides the collection's name, the model name every client may use."""
 
@@ -135,12 +137,14 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_api(rag: RAG) -> FastAPI:
-    """The API over ``rag``'s collection, its keys checked when ``RAG_API_KEYS`` is set."""
+def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
+    """The API over ``rag``'s collection, its keys checked when ``RAG_API_KEYS`` is set
+    (on :data:`KEYED` paths: ``/v1`` and ``/mcp``); ``lifespan`` as FastAPI takes it."""
     api = FastAPI(
         title="rag",
         summary="Answers from your documents, every claim with an exact, checkable quote.",
         version="0.1.0",
+        lifespan=lifespan,
     )
     keys = rag.settings.api_key_list()
 
@@ -170,6 +174,11 @@ def create_api(rag: RAG) -> FastAPI:
 
     @api.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
+        if keys and request.url.path.startswith(KEYED):
+            try:
+                authorised(request)
+            except ApiError as err:
+                return _error(err.status_code, str(err.detail), err.code)
         if request.url.path.startswith("/v1/"):
             limit = (
                 rag.settings.max_file_bytes
@@ -200,9 +209,7 @@ def create_api(rag: RAG) -> FastAPI:
             )
         return rag
 
-    guarded = [Depends(authorised)]
-
-    @api.get("/v1/models", dependencies=guarded)
+    @api.get("/v1/models")
     def models() -> dict[str, Any]:
         """The collections, as models: ``model`` in a chat completion names one."""
         return {
@@ -210,7 +217,7 @@ def create_api(rag: RAG) -> FastAPI:
             "data": [{"id": rag.settings.collection, "object": "model", "owned_by": "rag"}],
         }
 
-    @api.post("/v1/chat/completions", dependencies=guarded)
+    @api.post("/v1/chat/completions")
     def chat_completions(request: ChatRequest) -> Any:
         """OpenAI's chat completions: the last user message is the question, the earlier
         ones its conversation. The answer keeps its [n] markers; ``message.citations``
@@ -244,60 +251,35 @@ def create_api(rag: RAG) -> FastAPI:
             _events(target, question, history, reply), media_type="text/event-stream"
         )
 
-    @api.post("/v1/answer", dependencies=guarded)
+    @api.post("/v1/answer")
     def answer(request: AnswerRequest) -> AnswerOut:
         """A question (with the earlier questions of its conversation) -> the cited answer."""
         return AnswerOut.of(
             collection(request.collection).answer(request.question, request.history)
         )
 
-    @api.post("/v1/search", dependencies=guarded)
+    @api.post("/v1/search")
     def search(request: SearchRequest) -> list[PassageOut]:
         """The passages retrieval finds for the query, best first (dense and BM25 ranks
         fused), each with its cosine similarity as ``score``."""
         found = collection(request.collection).retrieve(request.query, request.k)
-        return [
-            PassageOut(
-                id=p.id,
-                source=p.source,
-                text=p.text,
-                start=p.start,
-                end=p.end,
-                score=p.score,
-                page=p.layout.page_at(p.start),
-                section=p.layout.section_at(p.start),
-            )
-            for p in found
-        ]
+        return [PassageOut(**p.record()) for p in found]
 
-    @api.post("/v1/check", dependencies=guarded)
+    @api.post("/v1/check")
     def check(request: CheckRequest) -> dict[str, Any]:
         """A text checked against the documents, sentence by sentence."""
         try:
             result = collection(request.collection).check(request.text)
         except ValueError as err:
             raise ApiError(413, str(err), "text_too_long") from None
-        return {
-            "sentences": [
-                {
-                    "text": s.text,
-                    "start": s.start,
-                    "end": s.end,
-                    "verdict": s.verdict,
-                    "supported": s.supported,
-                    "score": s.score,
-                    "citations": [c.record() for c in s.citations],
-                }
-                for s in result.sentences
-            ]
-        }
+        return {"sentences": [s.record() for s in result.sentences]}
 
-    @api.get("/v1/documents", dependencies=guarded)
+    @api.get("/v1/documents")
     def documents() -> list[DocumentOut]:
         """Every indexed document with its number of chunks."""
         return [DocumentOut(source=s, chunks=n) for s, n in rag.documents().items()]
 
-    @api.post("/v1/documents", dependencies=guarded)
+    @api.post("/v1/documents")
     def upload(files: Annotated[list[UploadFile], File()]) -> dict[str, Any]:
         """Add files to the corpus folder and index them, with ``rag ingest``'s checks."""
         if not rag.settings.uploads:
@@ -322,7 +304,7 @@ def create_api(rag: RAG) -> FastAPI:
             "chunks_added": report.chunks_added,
         }
 
-    @api.get("/v1/documents/{source:path}/text", dependencies=guarded)
+    @api.get("/v1/documents/{source:path}/text")
     def document_text(source: str) -> dict[str, Any]:
         """The text of a document, as its citations' offsets count it."""
         try:
@@ -330,7 +312,7 @@ def create_api(rag: RAG) -> FastAPI:
         except KeyError:
             raise ApiError(404, f"{source!r} is not indexed", "document_not_found") from None
 
-    @api.delete("/v1/documents/{source:path}", dependencies=guarded)
+    @api.delete("/v1/documents/{source:path}")
     def delete_document(source: str) -> dict[str, Any]:
         """Remove a document from the index and its file from the corpus folder."""
         if not rag.settings.uploads:

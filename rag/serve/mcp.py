@@ -26,18 +26,7 @@ def create_mcp(rag: RAG) -> MCPServer:
     def search(query: str, k: int = 5) -> list[dict[str, Any]]:
         """The passages of the documents nearest to ``query``, best first, each with its
         source, exact text, offsets, page, section and cosine score."""
-        return [
-            {
-                "source": p.source,
-                "text": p.text,
-                "start": p.start,
-                "end": p.end,
-                "page": p.layout.page_at(p.start),
-                "section": p.layout.section_at(p.start),
-                "score": round(p.score, 4),
-            }
-            for p in rag.retrieve(query, max(1, min(k, 50)))
-        ]
+        return [p.record() for p in rag.retrieve(query, max(1, min(k, 50)))]
 
     @server.tool()
     def answer(question: str, history: list[str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from rag.pipeline import RAG
 from rag.serve.api import create_api
+from rag.serve.mcp import create_mcp
 from rag.serve.ui.app import SESSIONS_KEPT, build_demo
 from rag.serve.ui.assets import BLANK_GUARD_JS, CSS
 
@@ -77,8 +78,13 @@ def serve(rag: RAG | None = None) -> None:
 
 
 def create_app(rag: RAG) -> FastAPI:
-    """The API with the web chat mounted at ``/``, behind the chat's login if set."""
-    app = create_api(rag)
+    """The API, MCP over streamable HTTP at ``/mcp``, and the web chat mounted at ``/``
+    behind its login if set."""
+    tools = create_mcp(rag).streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, host=rag.settings.host
+    )
+    app = create_api(rag, lifespan=lambda _: tools.router.lifespan_context(tools))
+    app.router.routes.extend(tools.routes)  # before the chat's mount takes every other path
     demo = build_demo(rag)
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
     # Gradio keeps a copy of the page config per browser session (10,000 sessions by

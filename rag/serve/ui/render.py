@@ -211,18 +211,7 @@ def check_html(result: Check) -> str:
 
 def check_record(result: Check) -> list[dict]:
     """The verdicts as plain data, for programs (``/check``)."""
-    return [
-        {
-            "text": s.text,
-            "start": s.start,
-            "end": s.end,
-            "supported": s.supported,
-            "verdict": s.verdict,
-            "score": s.score,
-            "citations": [c.record() for c in s.citations],
-        }
-        for s in result.sentences
-    ]
+    return [s.record() for s in result.sentences]
 
 
 def failure(question: Any, err: Exception) -> dict:
