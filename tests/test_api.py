@@ -4,7 +4,6 @@ right status and a JSON error, never a traceback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from openai import AuthenticationError, OpenAI
 
 from rag import RAG
 from rag.serve.server import create_app, running
-from tests.conftest import CORPUS, free_port
+from tests.conftest import CORPUS, free_port, run_async
 
 IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
 GUARANTEES = "security guarantees"
@@ -244,7 +243,7 @@ def test_an_agent_reaches_the_mcp_tools_over_http(server: tuple[str, RAG]) -> No
             result = await session.call_tool("answer", {"question": IN_RETURN})
             return tools, result.structured_content
 
-    tools, answered = asyncio.run(ask())
+    tools, answered = run_async(ask())
     assert tools == ["answer", "list_documents", "search"]
     assert not answered["abstained"] and exact(server[1], answered["citations"])
 

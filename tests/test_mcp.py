@@ -3,7 +3,6 @@ official ``mcp`` client; every tool's quotes are exact text of their sources."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from tests.conftest import ARTICLE, source_text
+from tests.conftest import ARTICLE, run_async, source_text
 
 IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
 
@@ -42,7 +41,7 @@ def _data(result: Any) -> Any:
 def test_an_agent_searches_answers_and_lists_with_exact_quotes(
     cli_env: dict[str, str], corpus_dir: Path
 ) -> None:
-    tools, (found, answered, listed) = asyncio.run(
+    tools, (found, answered, listed) = run_async(
         call_tools(
             cli_env,
             [
@@ -67,7 +66,7 @@ def test_an_agent_searches_answers_and_lists_with_exact_quotes(
 
 
 def test_an_unanswerable_question_is_said_to_be_so(cli_env: dict[str, str]) -> None:
-    _, (answered,) = asyncio.run(
+    _, (answered,) = run_async(
         call_tools(cli_env, [("answer", {"question": "What is the boiling point of nitrogen?"})])
     )
     assert answered["abstained"] and answered["citations"] == []
