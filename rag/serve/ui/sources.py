@@ -78,7 +78,8 @@ class SourcePanel:
         choices = [(f"{c.marker} {c.location}", c.number) for c in answer.citations]
         try:
             path = self.rag.document_file(chosen.source)
-            view = self.view(chosen, [c for c in answer.citations if c.source == chosen.source])
+            same_doc = [c for c in answer.citations if c.source == chosen.source]
+            view = self.view(chosen, same_doc, path)
         except KeyError:
             path = None
             view = f"<p class='rag-hint'>{escape(chosen.source)} is no longer indexed.</p>"
@@ -91,11 +92,11 @@ class SourcePanel:
             original,
         )
 
-    def view(self, chosen: Citation, same_doc: list[Citation]) -> str:
+    def view(self, chosen: Citation, same_doc: list[Citation], path: Path | None) -> str:
         """The cited place: the page itself for a PDF or a picture, with the quote's
         boxes on it; else the document text scrolled to the quote, under where it is.
+        ``path`` is the cited file (:meth:`RAG.document_file`), read once by the caller.
         Raises KeyError for a document no longer indexed."""
-        path = self.rag.document_file(chosen.source)
         if chosen.page is not None and path is not None and path.suffix.lower() in PAGED:
             start = self.rag.document_layout(chosen.source).page_start(chosen.page)
             if start is not None:
