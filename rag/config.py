@@ -11,10 +11,11 @@ users configure the same thing the same way::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,27 @@ MODEL_MAX_TOKENS = 256
 
 SERVED_LLMS = ("openai:", "ollama:")
 """``RAG_LLM`` kinds reached over the network (``RAG_LLM_BASE_URL``, ``RAG_LLM_API_KEY``)."""
+
+
+COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+"""What a collection may be called: Chroma's rule, kept short enough for file names."""
+
+
+def _collection_name(name: str) -> str:
+    if not COLLECTION_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            f"{name!r} is not a collection name: 3 to 63 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+CollectionName = Annotated[str, AfterValidator(_collection_name)]
+
+
+def collection_name(name: str) -> str:
+    """``name`` when it may name a collection; else ValueError saying what may."""
+    return _collection_name(str(name))
 
 
 class Settings(BaseSettings):
@@ -39,8 +61,10 @@ class Settings(BaseSettings):
     index_dir: Path = Field(
         PROJECT_ROOT / ".rag" / "index", description="Where the persistent Chroma index is kept."
     )
-    collection: str = Field(
-        "rag", min_length=3, max_length=512, description="Chroma collection name."
+    collection: CollectionName = Field(
+        "rag",
+        description="The collection answered from: its Chroma collection and BM25 index "
+        "(`rag collections` lists them). Letters, digits, `.`, `_`, `-`; 3 to 63 characters.",
     )
 
     # --- Chroma server (optional; default: an embedded index in index_dir) ---
@@ -178,10 +202,32 @@ class Settings(BaseSettings):
         description="Keys the HTTP API (`/v1/...`) requires as `Authorization: Bearer <key>`: "
         "comma-separated, or the path of a file of one key a line. Unset: no key needed.",
     )
+    history_db: Path | None = Field(
+        None,
+        description="SQLite file of saved conversations and of the document versions "
+        "citations are pinned to; default: `history.db` in RAG_INDEX_DIR.",
+    )
+    keep_versions: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="How many latest versions of each document keep their text, so an old "
+        "answer's quotes can be shown as they were after the document changed.",
+    )
     feedback_file: Path = Field(
         PROJECT_ROOT / ".rag" / "feedback.jsonl",
         description="Where the web chat appends thumbs up/down on answers (JSON lines).",
     )
+
+    @property
+    def history_path(self) -> Path:
+        """Where saved conversations and document versions are kept."""
+        return self.history_db or self.index_dir / "history.db"
+
+    @property
+    def collections_dir(self) -> Path:
+        """Where a collection made without a folder of its own keeps its documents."""
+        return self.index_dir.parent / "collections"
 
     @property
     def max_file_bytes(self) -> int:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,15 +18,17 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from rag.config import Settings
+from rag.config import Settings, collection_name
 from rag.documents.formats import Layout, UnreadableFile, read_file
-from rag.documents.ingest import IngestReport, Splitter, load
+from rag.documents.ingest import IngestReport, Splitter, absolute, load, version_of
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import SentenceEmbeddings, cache_dir
-from rag.index.store import IndexedSource, Store, open_client
+from rag.index.store import IndexedSource, Store, collection_names, open_client
+from rag.index.versions import CitedVersion, Versions
 from rag.reading.abstain import AbstentionModel
 from rag.reading.answer import Answer, Answerer, clean_question, refusal
 from rag.reading.check import Check, Checker
+from rag.reading.cite import Citation
 from rag.reading.conversation import Asked, Turn, earlier_questions
 from rag.reading.crossencoder import CrossEncoder
 from rag.reading.extractive import ExtractiveAnswerer, SentenceVectors
@@ -34,6 +37,7 @@ from rag.reading.ranker import SentenceRanker
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
     from langchain_core.language_models import LanguageModelLike
 
 
@@ -61,6 +65,26 @@ def holding(path: Path, wait: float | None, busy: str, notice: str = "") -> Iter
         yield
     finally:
         lock.release()
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """One collection: its name, the folders it indexes (the first takes uploads), and
+    how many chunks it holds."""
+
+    name: str
+    folders: list[Path]
+    chunks: int
+    default: bool = False
+    """The collection ``RAG()`` answers from (``RAG_COLLECTION``)."""
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "folders": [str(f) for f in self.folders],
+            "chunks": self.chunks,
+            "default": self.default,
+        }
 
 
 class RAG:
@@ -93,9 +117,15 @@ class RAG:
         self._answerer = answerer
         self._llm = llm
         self._documents: tuple[str, dict[str, int]] | None = None
+        self._root = self
+        """The RAG this one was opened from by :meth:`collection` (itself if none): its
+        models, client and records serve every collection."""
+        self._family: dict[str, RAG] = {self.settings.collection: self}
 
     @cached_property
     def embeddings(self) -> SentenceEmbeddings:
+        if self._root is not self:
+            return self._root.embeddings
         s = self.settings
         return SentenceEmbeddings(s.embedding_model, precision=s.embedding_precision)
 
@@ -103,16 +133,108 @@ class RAG:
     def crossencoder(self) -> CrossEncoder:
         """The trained reading model (:mod:`rag.reading.crossencoder`, over the packaged MiniLM
         whatever ``RAG_EMBEDDING_MODEL`` says); one per process."""
+        if self._root is not self:
+            return self._root.crossencoder
         return CrossEncoder.load()
 
     @cached_property
+    def client(self) -> ClientAPI:
+        """The Chroma client (embedded RAG_INDEX_DIR or the server), one for all collections."""
+        if self._root is not self:
+            return self._root.client
+        return open_client(self.settings)
+
+    @cached_property
     def store(self) -> Store:
-        return Store(open_client(self.settings), self.settings.collection, self.embeddings)
+        return Store(self.client, self.settings.collection, self.embeddings)
+
+    @cached_property
+    def versions(self) -> Versions:
+        """When each document version was first indexed, and the latest ones' text."""
+        if self._root is not self:
+            return self._root.versions
+        return Versions(self.settings.history_path, self.settings.keep_versions)
+
+    # --- collections ---
+
+    def collection(self, name: str) -> RAG:
+        """This RAG over the collection ``name``: the same settings and models, its own
+        index, BM25 index and folders. Opening one that does not exist yet makes it
+        (:meth:`create_collection` gives it a folder of its own first)."""
+        name = collection_name(name)
+        found = self._root._family.get(name)
+        if found is None:
+            settings = self.settings.model_copy(update={"collection": name})
+            found = RAG(settings, answerer=self._root._answerer, llm=self._root._llm)
+            found._root = self._root
+            found._family = self._root._family
+            self._root._family[name] = found
+        return found
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection of the index (on a server: those rag made), the default one
+        first."""
+        default = self._root.settings.collection
+        names = [default, *(n for n in collection_names(self.client) if n != default)]
+        return [
+            CollectionInfo(n, self.collection(n).folders, self.collection(n).count(), n == default)
+            for n in names
+        ]
+
+    def create_collection(self, name: str, folders: Iterable[str | Path] | None = None) -> RAG:
+        """Make the collection ``name`` indexing ``folders`` (default: a new folder of its
+        own in RAG_INDEX_DIR's parent, ``collections/<name>``; the first takes uploads),
+        and return it, empty: :meth:`ingest` fills it. Raises ValueError for a name
+        taken or not allowed, or a folder that is a file."""
+        if name in {c.name for c in self.collections()}:
+            raise ValueError(f"a collection named {name!r} exists already")
+        target = self.collection(name)
+        paths = [absolute(Path(f)) for f in folders or ()]
+        paths = paths or [self.settings.collections_dir / target.settings.collection]
+        for path in paths:
+            if path.exists() and not path.is_dir():
+                self._root._family.pop(target.settings.collection, None)
+                raise ValueError(f"{path} is not a folder")
+        paths[0].mkdir(parents=True, exist_ok=True)
+        target.store.record_folders(paths)
+        target.__dict__.pop("folders", None)
+        return target
+
+    def delete_collection(self, name: str, *, wait: float = 0) -> None:
+        """Delete the collection ``name``: its vectors, its BM25 index and the versions
+        recorded of its documents. Its folders and their files stay, and so do saved
+        conversations (their citations then say the document is gone). The default
+        collection is not deleted (remove its documents instead). Raises KeyError for
+        no such collection, :class:`IndexBusy` while it is being written."""
+        if name == self._root.settings.collection:
+            raise ValueError(f"{name!r} is the default collection (RAG_COLLECTION); not deleted")
+        if name not in {c.name for c in self.collections()}:
+            raise KeyError(f"no collection named {name!r}")
+        target = self.collection(name)
+        with target.ingest_lock(wait):
+            target.store.drop()
+            target._lexical_cache().unlink(missing_ok=True)
+            self.versions.forget(name)
+        self._root._family.pop(name, None)
+
+    @cached_property
+    def folders(self) -> list[Path]:
+        """The folders the collection indexes: those :meth:`create_collection` recorded
+        (with any later ingested), else RAG_CORPUS_DIR."""
+        return self.store.folders() or [self.settings.corpus_dir]
+
+    @property
+    def corpus_dir(self) -> Path:
+        """The collection's own folder: uploads go here, and documents in it are named by
+        their path in it."""
+        return self.folders[0]
 
     @cached_property
     def answerer(self) -> Answerer:
         """The answerer given, else the one the settings make: extractive, or a language
         model (``llm`` or ``RAG_LLM``) that falls back to the extractive one when down."""
+        if self._root is not self:
+            return self._root.answerer
         if self._answerer is not None:
             return self._answerer
         s = self.settings
@@ -172,6 +294,9 @@ class RAG:
         """
         if isinstance(sources, str | Path | Document):
             raise TypeError("ingest() takes a list of paths or Documents, not a single one")
+        if sources is not None:
+            sources = list(sources)
+            self._remember_folders(sources)
         with self.ingest_lock(wait):
             return self._sync(sources, prune=prune, progress=progress)
 
@@ -190,6 +315,18 @@ class RAG:
                 file.unlink(missing_ok=True)
             self.warm_index()
             return len(entry.ids)
+
+    def _remember_folders(self, sources: list[str | Path | Document]) -> None:
+        """A collection with recorded folders adds the folders ingested into it, so that
+        :meth:`ingest` with no sources keeps them in sync."""
+        recorded = self.store.folders()
+        if recorded is None:
+            return
+        given = [absolute(Path(s)) for s in sources if not isinstance(s, Document)]
+        new = [f for f in given if f.is_dir() and f not in recorded]
+        if new:
+            self.store.record_folders([*recorded, *new])
+            self.__dict__.pop("folders", None)
 
     def ingest_lock(self, wait: float = 0) -> AbstractContextManager[None]:
         """Hold the index's ingest lock (what :meth:`ingest` takes); wait up to ``wait``
@@ -222,8 +359,8 @@ class RAG:
         started = time.perf_counter()
         report = IngestReport()
         docs, folders = load(
-            [self.settings.corpus_dir] if sources is None else sources,
-            self.settings.corpus_dir,
+            self.folders if sources is None else sources,
+            self.corpus_dir,
             report,
             max_bytes=self.settings.max_file_bytes,
         )
@@ -257,6 +394,9 @@ class RAG:
         self.store.delete(to_delete)
         if to_add or to_delete:
             self.warm_index()  # the BM25 index is rebuilt here, not on the next question
+        self.versions.record(
+            self.settings.collection, ((d.source, version_of(d.text), d.text) for d in docs)
+        )
         report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
         report.seconds = time.perf_counter() - started
         return report
@@ -272,7 +412,7 @@ class RAG:
         folder (nothing there is overwritten). A file identical to the one in the folder
         is accepted and left unchanged.
         """
-        folder = self.settings.corpus_dir
+        folder = self.corpus_dir
         checks = IngestReport()
         accepted: list[tuple[Path, Path]] = []
         for path in map(Path, paths):
@@ -324,12 +464,13 @@ class RAG:
     def lexical(self) -> LexicalIndex:
         """The BM25 side of hybrid retrieval, saved beside an embedded index (in the
         cache folder for a server's collection) so a restart need not rebuild it."""
+        return LexicalIndex(self.store, self._lexical_cache())
+
+    def _lexical_cache(self) -> Path:
         s = self.settings
         if s.chroma_host is None:
-            cache = s.index_dir / f"bm25-{s.collection}.npz"
-        else:
-            cache = cache_dir() / "bm25" / f"{s.chroma_host}-{s.chroma_port}-{s.collection}.npz"
-        return LexicalIndex(self.store, cache)
+            return s.index_dir / f"bm25-{s.collection}.npz"
+        return cache_dir() / "bm25" / f"{s.chroma_host}-{s.chroma_port}-{s.collection}.npz"
 
     def retriever(self, k: int | None = None) -> BaseRetriever:
         """The retriever ``RAG_RETRIEVAL`` names, returning ``k`` passages (default ``RAG_K``)."""
@@ -357,9 +498,11 @@ class RAG:
         def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
             asked = self._ask(inputs)
             if isinstance(asked, Answer):
-                return asked
+                return self._from_here(asked)
             passages = retrieve.invoke(asked.search, config)
-            return asked.finish(self.answerer(asked.focus, passages, **asked.extra))
+            return self._from_here(
+                asked.finish(self.answerer(asked.focus, passages, **asked.extra))
+            )
 
         return RunnableLambda(run).with_config(run_name="rag")
 
@@ -367,6 +510,10 @@ class RAG:
         return self.retriever() | RunnableLambda(
             lambda docs: [Passage.from_document(d) for d in docs]
         )
+
+    def _from_here(self, answer: Answer) -> Answer:
+        """``answer``, naming the collection it was answered from."""
+        return replace(answer, collection=self.settings.collection)
 
     def _ask(self, inputs: str | dict[str, Any]) -> Asked | Answer:
         """The question cleaned and, for a follow-up, rewritten; or the Answer refusing it."""
@@ -405,11 +552,11 @@ class RAG:
             return
         asked = self._ask(inputs)
         if isinstance(asked, Answer):
-            yield asked
+            yield self._from_here(asked)
             return
         passages = self._retrieve_passages().invoke(asked.search)
         for partial in streaming(asked.focus, passages, **asked.extra):
-            yield asked.finish(partial)
+            yield self._from_here(asked.finish(partial))
 
     def check(self, text: str, progress: Callable[[int, int], None] | None = None) -> Check:
         """Verify ``text`` against the sources, sentence by sentence (:mod:`rag.reading.check`):
@@ -454,6 +601,29 @@ class RAG:
             raise KeyError(f"{source!r} is not in the index")
         return Layout.merged([c.layout for c in chunks])
 
+    def cited_version(self, citation: Citation) -> CitedVersion:
+        """How the document ``citation`` quotes stands now: changed since (when, and
+        whether the quote is still in it), or gone; with the quoted version's text when
+        it is kept (``RAG_KEEP_VERSIONS``). A citation made before versions were
+        recorded counts as unchanged."""
+        if not citation.version:
+            return CitedVersion(changed=False)
+        chunks = self.store.chunks(citation.source)
+        name = self.settings.collection
+        kept = self.versions.text(name, citation.source, citation.version)
+        if not chunks:
+            return CitedVersion(changed=True, removed=True, still_there=False, quoted_text=kept)
+        current = chunks[0].version
+        if current == citation.version:
+            return CitedVersion(changed=False)
+        text = self.document_text(citation.source)
+        return CitedVersion(
+            changed=True,
+            since=self.versions.seen(name, citation.source, current),
+            still_there=citation.quote in text,
+            quoted_text=kept,
+        )
+
     def document_file(self, source: str) -> Path | None:
         """The file an indexed document was read from, when it is still in the corpus
         folder; None otherwise (outside it, gone, or not from a file). Raises KeyError
@@ -464,8 +634,8 @@ class RAG:
         if not chunks[0].path:
             return None
         path = Path(chunks[0].path).resolve()
-        folder = self.settings.corpus_dir.resolve()
-        return path if path.is_file() and path.is_relative_to(folder) else None
+        inside = any(path.is_relative_to(f.resolve()) for f in self.folders)
+        return path if path.is_file() and inside else None
 
     def document_text(self, source: str) -> str:
         """The text of an indexed document, as its citations' offsets count it.

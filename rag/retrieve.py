@@ -33,6 +33,9 @@ class Passage:
     sentence_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
     layout: Layout = field(default=NO_LAYOUT, repr=False, compare=False)
     """The pages and sections of the document within the passage."""
+    version: str = field(default="", compare=False)
+    """The content hash of the document version the passage was read from ("" for an
+    index made before versions were recorded)."""
 
     def record(self) -> dict[str, str | int | float | None]:
         """The passage as plain data, for programs: where it is and its score."""
@@ -60,6 +63,7 @@ class Passage:
             score=float(meta["score"]),
             sentence_vectors=unpack_vectors(packed) if packed else None,
             layout=Layout.from_json(meta.get("layout")),
+            version=str(meta.get("version", "")),
         )
 
 

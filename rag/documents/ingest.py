@@ -46,6 +46,9 @@ class Chunk:
     interrupted ingest) is incomplete even when every chunk it holds is current."""
     layout: Layout = NO_LAYOUT
     """The pages and sections of the document that hold within the chunk."""
+    version: str = ""
+    """The content hash of the document's text (:func:`version_of`): what a citation is
+    pinned to, so a saved answer can tell when its document changed."""
 
     @property
     def metadata(self) -> dict[str, str | int]:
@@ -57,9 +60,16 @@ class Chunk:
             "digest": self.digest,
             "of": self.of,
         }
+        if self.version:
+            meta["version"] = self.version
         if self.layout:
             meta["layout"] = self.layout.to_json()
         return meta
+
+
+def version_of(text: str) -> str:
+    """The content hash of a document's text: its version, whatever the chunking."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def chunk_id(source: str, start: int, text: str) -> str:
@@ -147,12 +157,15 @@ class Splitter:
         holds it, the document's chunks are known to be current without splitting it
         again."""
         shape = f"\x00{layout.to_json()}" if layout else ""
-        return hashlib.sha256(f"{self._settings}\x00{text}{shape}".encode()).hexdigest()[:32]
+        # "v2": chunks record their document's version since; older ones get relabelled.
+        key = f"v2\x00{self._settings}\x00{text}{shape}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def split(
         self, text: str, source: str, path: str = "", layout: Layout = NO_LAYOUT
     ) -> list[Chunk]:
         digest = self.digest(text, layout)
+        version = version_of(text)
         chunks: list[Chunk] = []
         cursor = 0
         for piece in self._splitter.split_text(text):
@@ -170,6 +183,7 @@ class Splitter:
                     path,
                     digest,
                     layout=layout.within(start, end),
+                    version=version,
                 )
             )
             cursor = start + 1

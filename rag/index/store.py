@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import chromadb
 import numpy as np
@@ -43,6 +45,10 @@ PRECISIONS = "rag_embedding_precisions"
 
 GENERATION = "rag_generation"
 """Collection metadata key: a new random token after every write that adds or deletes."""
+
+FOLDERS = "rag_folders"
+"""Collection metadata key: the folders a named collection indexes, as a JSON list (the
+first one takes its uploads); absent for a collection whose folder is RAG_CORPUS_DIR."""
 
 PAGE = 5000
 """Chunks read, relabelled or deleted per request over the whole index, to bound memory."""
@@ -100,6 +106,16 @@ def open_client(settings: Settings) -> ClientAPI:
     except Exception as err:  # chromadb raises plain ValueError/httpx errors
         raise ConnectionError(f"cannot use the Chroma server at {address}: {err}") from err
     return client
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """The collections rag made in ``client`` (written to, or given folders), by name; a
+    server's other collections are left out."""
+    return sorted(
+        c.name
+        for c in client.list_collections()
+        if {GENERATION, FOLDERS} & set((c.metadata or {}).keys())
+    )
 
 
 class Store:
@@ -184,6 +200,7 @@ class Store:
                 int(m["end"]),
                 str(m.get("path", "")),
                 layout=Layout.from_json(m.get("layout")),
+                version=str(m.get("version", "")),
             )
             for i, text, m in self._read(["documents", "metadatas"], source)
         ]
@@ -202,6 +219,19 @@ class Store:
             yield from zip(got["ids"], documents, got["metadatas"] or [{}] * n, strict=True)
             if n < PAGE:
                 return
+
+    def folders(self) -> list[Path] | None:
+        """The folders recorded for this collection (:data:`FOLDERS`); None when none are."""
+        metadata = self._client.get_collection(self._name).metadata or {}
+        if FOLDERS not in metadata:
+            return None
+        return [Path(f) for f in json.loads(str(metadata[FOLDERS]))]
+
+    def record_folders(self, folders: list[Path]) -> None:
+        """Record the collection's folders, the first where its uploads go."""
+        collection = self.vectors._collection
+        listed = json.dumps([str(f) for f in folders])
+        collection.modify(metadata={**(collection.metadata or {}), FOLDERS: listed})
 
     def precisions(self) -> set[str]:
         """The precisions the index's vectors were made in (empty: none recorded)."""
@@ -263,6 +293,10 @@ class Store:
                 bar.update(len(batch))
         self._changed()
         return precision
+
+    def drop(self) -> None:
+        """Delete the whole collection: its chunks, vectors and records."""
+        self._client.delete_collection(self._name)
 
     def relabel(self, chunks: list[Chunk]) -> None:
         """Rewrite the metadata of chunks already indexed (their vectors stay)."""

@@ -9,8 +9,8 @@ retrieval or citations.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
 
 from rag.reading.cite import Citation, format_sources
 from rag.retrieve import Passage
@@ -91,6 +91,24 @@ class Answer:
     note: str | None = None
     """Said beside the answer: e.g. that the language model was down, so the sources
     are quoted directly."""
+    collection: str = ""
+    """The collection it was answered from (``RAG_COLLECTION`` or ``RAG(collection=...)``);
+    its citations' sources are names in that collection."""
+
+    def saved(self) -> dict[str, Any]:
+        """The answer as plain data to keep (a saved conversation), its passages left
+        out: :meth:`from_saved` restores it."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "passages"}
+        data["citations"] = [c.saved() for c in self.citations]
+        return data
+
+    @classmethod
+    def from_saved(cls, data: dict[str, Any]) -> Answer:
+        """The answer :meth:`saved` gave, without passages."""
+        known = {f.name for f in fields(cls)} - {"passages"}
+        values = {k: v for k, v in data.items() if k in known}
+        values["citations"] = [Citation.from_saved(c) for c in data.get("citations", [])]
+        return cls(**values)
 
     @classmethod
     def sources_dont_say(

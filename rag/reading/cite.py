@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from rag.retrieve import Passage
 
@@ -30,6 +31,9 @@ class Citation:
     page: int | None = None
     section: str | None = None
     unit: str = "page"
+    version: str = ""
+    """The content hash of the document version the quote is from (``Chunk.version``):
+    a saved answer reopened after its document changed can say so."""
 
     @classmethod
     def of(cls, number: int, passage: Passage, start: int, end: int, score: float) -> Citation:
@@ -49,6 +53,7 @@ class Citation:
             layout.page_at(start),
             layout.section_at(start),
             layout.unit,
+            passage.version,
         )
 
     @property
@@ -57,7 +62,7 @@ class Citation:
 
     def record(self) -> dict[str, str | int | None]:
         """The citation as plain data, for programs and records: number, source, quote,
-        its offsets, page and section."""
+        its offsets, page and section, and the version of the document it quotes."""
         return {
             "number": self.number,
             "source": self.source,
@@ -66,7 +71,19 @@ class Citation:
             "end": self.end,
             "page": self.page,
             "section": self.section,
+            "version": self.version,
         }
+
+    def saved(self) -> dict[str, Any]:
+        """Everything the citation holds, as plain data: :meth:`from_saved` restores it."""
+        return asdict(self)
+
+    @classmethod
+    def from_saved(cls, data: dict[str, Any]) -> Citation:
+        """The citation :meth:`saved` gave (fields it did not know of yet left at their
+        defaults, fields no longer known ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @property
     def location(self) -> str:

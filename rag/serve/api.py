@@ -48,6 +48,7 @@ class CitationOut(BaseModel):
     end: int
     page: int | None = None
     section: str | None = None
+    version: str = Field("", description="Content hash of the document version quoted.")
 
 
 class AnswerOut(BaseModel):
