@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from rag.config import Settings, collection_name
 from rag.documents.formats import Layout, UnreadableFile, read_file
 from rag.documents.ingest import IngestReport, Splitter, absolute, load, version_of
+from rag.history import History
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import SentenceEmbeddings, cache_dir
 from rag.index.store import IndexedSource, Store, collection_names, open_client
@@ -154,6 +155,13 @@ class RAG:
         if self._root is not self:
             return self._root.versions
         return Versions(self.settings.history_path, self.settings.keep_versions)
+
+    @cached_property
+    def history(self) -> History:
+        """The saved conversations of every user and collection (``RAG_HISTORY_DB``)."""
+        if self._root is not self:
+            return self._root.history
+        return History(self.settings.history_path)
 
     # --- collections ---
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -49,6 +50,33 @@ class Passage:
             "page": self.layout.page_at(self.start),
             "section": self.layout.section_at(self.start),
         }
+
+    def saved(self) -> dict[str, Any]:
+        """The passage as plain data to keep (its sentence vectors left out):
+        :meth:`from_saved` restores it."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+            "layout": self.layout.to_json() if self.layout else None,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_saved(cls, data: dict[str, Any]) -> Passage:
+        return cls(
+            id=data["id"],
+            source=data["source"],
+            text=data["text"],
+            start=data["start"],
+            end=data["end"],
+            score=data["score"],
+            layout=Layout.from_json(data.get("layout")),
+            version=data.get("version", ""),
+        )
 
     @classmethod
     def from_document(cls, doc: Document) -> Passage:

@@ -96,18 +96,21 @@ class Answer:
     its citations' sources are names in that collection."""
 
     def saved(self) -> dict[str, Any]:
-        """The answer as plain data to keep (a saved conversation), its passages left
-        out: :meth:`from_saved` restores it."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "passages"}
+        """The answer as plain data to keep (a saved conversation), with the passages
+        it cites (shown around the quotes) and no others: :meth:`from_saved` restores it."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["citations"] = [c.saved() for c in self.citations]
+        cited = {c.passage_id for c in self.citations}
+        data["passages"] = [p.saved() for p in self.passages if p.id in cited]
         return data
 
     @classmethod
     def from_saved(cls, data: dict[str, Any]) -> Answer:
-        """The answer :meth:`saved` gave, without passages."""
-        known = {f.name for f in fields(cls)} - {"passages"}
+        """The answer :meth:`saved` gave (fields added since left at their defaults)."""
+        known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["citations"] = [Citation.from_saved(c) for c in data.get("citations", [])]
+        values["passages"] = [Passage.from_saved(p) for p in data.get("passages", [])]
         return cls(**values)
 
     @classmethod

@@ -1,14 +1,17 @@
-"""``rag``: ingest documents, ask a question, check a text, or serve the web chat."""
+"""``rag``: ingest documents, ask a question, check a text, serve the web chat, manage
+collections and saved conversations."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from rag.history import ANONYMOUS
 from rag.pipeline import RAG, IndexBusy
 
 
@@ -24,23 +27,60 @@ def _settings_error(err: ValidationError) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    ingest = sub.add_parser("ingest", help="index files and folders (default: the corpus folder)")
+    within = argparse.ArgumentParser(add_help=False)
+    within.add_argument(
+        "--collection", help="the collection to use (default: RAG_COLLECTION); see rag collections"
+    )
+    ingest = sub.add_parser(
+        "ingest",
+        parents=[within],
+        help="index files and folders (default: the collection's folders); a new "
+        "--collection is made, indexing the folders given",
+    )
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders: .txt .md .html .pdf")
     ingest.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         help="show a progress bar (default: only on a terminal)",
     )
-    ask = sub.add_parser("ask", help="answer a question with numbered sources and quotes")
+    ask = sub.add_parser(
+        "ask", parents=[within], help="answer a question with numbered sources and quotes"
+    )
     ask.add_argument("question")
     chk = sub.add_parser(
-        "check", help="verify a text against the sources: each sentence supported or not"
+        "check",
+        parents=[within],
+        help="verify a text against the sources: each sentence supported or not",
     )
     given = chk.add_mutually_exclusive_group(required=True)
     given.add_argument("text", nargs="?", help="the text to check")
     given.add_argument("--file", type=Path, help="check this file's text (- for stdin)")
     sub.add_parser("serve", help="start the web chat and the HTTP API (same as python app.py)")
-    sub.add_parser("mcp", help="serve the documents to an MCP client (an agent) over stdio")
+    sub.add_parser(
+        "mcp", parents=[within], help="serve the documents to an MCP client (an agent) over stdio"
+    )
+    col = sub.add_parser("collections", help="list, create or delete collections")
+    col_sub = col.add_subparsers(dest="action")
+    made = col_sub.add_parser("create", help="make an empty collection")
+    made.add_argument("name")
+    made.add_argument(
+        "--folder",
+        action="append",
+        type=Path,
+        default=[],
+        help="a folder it indexes (repeatable; default: a new folder of its own)",
+    )
+    gone = col_sub.add_parser(
+        "delete", help="delete a collection's index (its folders and files stay)"
+    )
+    gone.add_argument("name")
+    gone.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    his = sub.add_parser("history", help="list saved conversations, or export one")
+    his.add_argument("--user", default=ANONYMOUS, help="whose (default: the chat without login)")
+    his_sub = his.add_subparsers(dest="action")
+    out = his_sub.add_parser("export", help="print a conversation as Markdown or JSON")
+    out.add_argument("id", help="its id (rag history lists them)")
+    out.add_argument("--format", choices=["markdown", "json"], default="markdown")
     ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
     ev.add_argument(
         "--dataset",
@@ -69,10 +109,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     try:
+        if getattr(args, "collection", None):
+            rag = open_collection(rag, args)
         return run(args, rag)
     except IndexBusy as err:
         print(f"rag: {err}", file=sys.stderr)
         return 3
+    except (KeyError, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"rag: {message}", file=sys.stderr)
+        return 2
+
+
+def open_collection(rag: RAG, args: argparse.Namespace) -> RAG:
+    """The collection ``--collection`` names. Only ``rag ingest`` makes one that does not
+    exist (indexing the folders it is given, else a folder of its own)."""
+    name = args.collection
+    if name in {c.name for c in rag.collections()}:
+        return rag.collection(name)
+    if args.command != "ingest":
+        raise KeyError(f"no collection named {name!r}; rag collections lists them")
+    folders = [p for p in args.paths if p.is_dir()]
+    made = rag.create_collection(name, folders or None)
+    print(f"made collection {name} (folder {made.corpus_dir})", file=sys.stderr)
+    return made
 
 
 def run(args: argparse.Namespace, rag: RAG) -> int:
@@ -86,8 +146,12 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
         )
     if args.command == "eval":
         return evaluate_command(args, rag.settings)
+    if args.command == "collections":
+        return collections_command(args, rag)
+    if args.command == "history":
+        return history_command(args, rag)
     if args.command in ("ask", "check", "mcp") and rag.count() == 0:
-        print(f"Indexing {rag.settings.corpus_dir} ...", file=sys.stderr)
+        print(f"Indexing {rag.corpus_dir} ...", file=sys.stderr)
         print(rag.ingest(wait=600), file=sys.stderr)
     if args.command == "ask":
         print(rag.answer(args.question))
@@ -105,6 +169,44 @@ def run(args: argparse.Namespace, rag: RAG) -> int:
 
     warming.join()
     serve(rag)
+    return 0
+
+
+def collections_command(args: argparse.Namespace, rag: RAG) -> int:
+    """List the collections, or create or delete one."""
+    if args.action == "create":
+        made = rag.create_collection(args.name, args.folder or None)
+        print(f"made collection {args.name}, indexing {', '.join(map(str, made.folders))}")
+        print(f"fill it with: rag ingest --collection {args.name}")
+        return 0
+    if args.action == "delete":
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("rag: deleting a collection needs --yes", file=sys.stderr)
+                return 2
+            reply = input(f"Delete collection {args.name} (its index; files stay)? [y/N] ")
+            if reply.strip().lower() not in ("y", "yes"):
+                return 1
+        rag.delete_collection(args.name)
+        print(f"deleted collection {args.name}")
+        return 0
+    for c in rag.collections():
+        mark = " (default)" if c.default else ""
+        chunks = f"{c.chunks:,} chunk{'' if c.chunks == 1 else 's'}"
+        print(f"{c.name}{mark}: {chunks}, {', '.join(map(str, c.folders))}")
+    return 0
+
+
+def history_command(args: argparse.Namespace, rag: RAG) -> int:
+    """List a user's saved conversations, or print one."""
+    if args.action == "export":
+        if args.format == "json":
+            print(json.dumps(rag.history.export(args.id, args.user), indent=2, ensure_ascii=False))
+        else:
+            print(rag.history.markdown(args.id, args.user), end="")
+        return 0
+    for c in rag.history.conversations(args.user):
+        print(f"{c.id}  {c.updated:%Y-%m-%d %H:%M}  [{c.collection}]  {c.title}")
     return 0
 
 
