@@ -325,7 +325,7 @@ def test_with_uploads_off_the_documents_tab_has_no_upload(
     rag = RAG(app[1].settings.model_copy(update={"uploads": False}))
     with chat_page(browser, rag) as page:
         page.get_by_role("tab", name="Documents").click()
-        expect(page.get_by_role("button", name="Re-index the corpus folder")).to_be_visible()
+        expect(page.get_by_role("button", name="Re-index the collection's folders")).to_be_visible()
         expect(page.locator("input[type=file][multiple]")).to_have_count(0)
 
 

@@ -69,8 +69,14 @@ class CitedVersion:
             when = f" on {self.since:%Y-%m-%d %H:%M} UTC" if self.since else ""
             found = "is still" if self.still_there else "is no longer"
             said = f"this document changed{when}; the quote {found} in the current version"
-        kept = "" if self.quoted_text is None else " (the version quoted is shown)"
+        kept = "" if self.quoted_text is None else " (the version quoted is kept)"
         return said + kept
+
+    @property
+    def sentence(self) -> str:
+        """:attr:`message` as a sentence of its own."""
+        said = self.message
+        return f"{said[:1].upper()}{said[1:]}." if said else ""
 
 
 class Versions:

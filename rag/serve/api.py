@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rag.history import ANONYMOUS
 from rag.pipeline import RAG, IndexBusy
 from rag.reading.answer import Answer
 
@@ -121,6 +122,20 @@ class DocumentOut(BaseModel):
     chunks: int
 
 
+class CollectionOut(BaseModel):
+    name: str
+    folders: list[str] = Field(description="The folders it indexes; uploads go to the first.")
+    chunks: int
+    default: bool = Field(description="The collection used when a request names none.")
+
+
+class CollectionRequest(BaseModel):
+    name: str
+    folders: list[str] = Field(
+        default_factory=list, description="Folders on the server to index (default: its own)."
+    )
+
+
 # --- errors as data ---
 
 
@@ -203,27 +218,70 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
                 401, "a valid API key is needed: Authorization: Bearer <key>", "invalid_api_key"
             )
 
-    def collection(name: str | None) -> RAG:
-        if name not in (None, rag.settings.collection, MODEL_ALIAS):
+    def pick(name: str | None) -> RAG:
+        """The collection a request names (None, or ``rag``: the default one)."""
+        if name in (None, rag.settings.collection, MODEL_ALIAS):
+            return rag
+        if name not in {c.name for c in rag.collections()}:
             raise ApiError(
-                404, f"no collection {name!r}; GET /v1/models lists them", "model_not_found"
+                404, f"no collection {name!r}; GET /v1/collections lists them", "model_not_found"
             )
-        return rag
+        return rag.collection(name)
+
+    def uploads_allowed(doing: str) -> None:
+        if not rag.settings.uploads:
+            raise ApiError(403, f"{doing} is turned off here (RAG_UPLOADS=false)", "uploads_off")
 
     @api.get("/v1/models")
     def models() -> dict[str, Any]:
-        """The collections, as models: ``model`` in a chat completion names one."""
+        """The collections, as models: ``model`` in a chat completion names one (``rag``
+        is the default one)."""
         return {
             "object": "list",
-            "data": [{"id": rag.settings.collection, "object": "model", "owned_by": "rag"}],
+            "data": [
+                {"id": c.name, "object": "model", "owned_by": "rag"} for c in rag.collections()
+            ],
         }
+
+    @api.get("/v1/collections")
+    def collections() -> list[CollectionOut]:
+        """Every collection, the default first."""
+        return [CollectionOut(**c.record()) for c in rag.collections()]
+
+    @api.post("/v1/collections", status_code=201)
+    def create_collection(request: CollectionRequest) -> CollectionOut:
+        """Make an empty collection (POST /v1/documents?collection=NAME fills it)."""
+        uploads_allowed("making collections")
+        try:
+            made = rag.create_collection(request.name, request.folders or None)
+        except ValueError as err:
+            status = 409 if "exists" in str(err) else 400
+            raise ApiError(status, str(err), "invalid_collection") from None
+        return CollectionOut(
+            name=made.settings.collection,
+            folders=[str(f) for f in made.folders],
+            chunks=0,
+            default=False,
+        )
+
+    @api.delete("/v1/collections/{name}")
+    def delete_collection(name: str) -> dict[str, str]:
+        """Delete a collection's index (vectors, BM25, version records); files stay."""
+        uploads_allowed("deleting collections")
+        try:
+            rag.delete_collection(name, wait=0)
+        except KeyError:
+            raise ApiError(404, f"no collection {name!r}", "collection_not_found") from None
+        except ValueError as err:
+            raise ApiError(400, str(err), "invalid_collection") from None
+        return {"deleted": name}
 
     @api.post("/v1/chat/completions")
     def chat_completions(request: ChatRequest) -> Any:
         """OpenAI's chat completions: the last user message is the question, the earlier
         ones its conversation. The answer keeps its [n] markers; ``message.citations``
         (and, streamed, the last chunk's ``citations``) holds every exact quote."""
-        target = collection(request.model)
+        target = pick(request.model)
         messages = [m.model_dump() for m in request.messages]
         users = [i for i, m in enumerate(messages) if m["role"] == "user"]
         if not users:
@@ -255,38 +313,37 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
     @api.post("/v1/answer")
     def answer(request: AnswerRequest) -> AnswerOut:
         """A question (with the earlier questions of its conversation) -> the cited answer."""
-        return AnswerOut.of(
-            collection(request.collection).answer(request.question, request.history)
-        )
+        return AnswerOut.of(pick(request.collection).answer(request.question, request.history))
 
     @api.post("/v1/search")
     def search(request: SearchRequest) -> list[PassageOut]:
         """The passages retrieval finds for the query, best first (dense and BM25 ranks
         fused), each with its cosine similarity as ``score``."""
-        found = collection(request.collection).retrieve(request.query, request.k)
+        found = pick(request.collection).retrieve(request.query, request.k)
         return [PassageOut(**p.record()) for p in found]
 
     @api.post("/v1/check")
     def check(request: CheckRequest) -> dict[str, Any]:
         """A text checked against the documents, sentence by sentence."""
         try:
-            result = collection(request.collection).check(request.text)
+            result = pick(request.collection).check(request.text)
         except ValueError as err:
             raise ApiError(413, str(err), "text_too_long") from None
         return {"sentences": [s.record() for s in result.sentences]}
 
     @api.get("/v1/documents")
-    def documents() -> list[DocumentOut]:
-        """Every indexed document with its number of chunks."""
-        return [DocumentOut(source=s, chunks=n) for s, n in rag.documents().items()]
+    def documents(collection: str | None = None) -> list[DocumentOut]:
+        """Every indexed document of the collection with its number of chunks."""
+        found = pick(collection).documents()
+        return [DocumentOut(source=s, chunks=n) for s, n in found.items()]
 
     @api.post("/v1/documents")
-    def upload(files: Annotated[list[UploadFile], File()]) -> dict[str, Any]:
-        """Add files to the corpus folder and index them, with ``rag ingest``'s checks."""
-        if not rag.settings.uploads:
-            raise ApiError(
-                403, "adding documents is turned off here (RAG_UPLOADS=false)", "uploads_off"
-            )
+    def upload(
+        files: Annotated[list[UploadFile], File()], collection: str | None = None
+    ) -> dict[str, Any]:
+        """Add files to the collection's folder and index them, with ``rag ingest``'s checks."""
+        uploads_allowed("adding documents")
+        target = pick(collection)
         with tempfile.TemporaryDirectory() as folder:
             paths = []
             for upload in files:
@@ -296,7 +353,7 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
                 path = Path(folder) / name
                 path.write_bytes(upload.file.read())
                 paths.append(path)
-            report = rag.add_files(paths, progress=False, wait=0)
+            report = target.add_files(paths, progress=False, wait=0)
         return {
             "added": report.added,
             "updated": report.updated,
@@ -306,25 +363,37 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         }
 
     @api.get("/v1/documents/{source:path}/text")
-    def document_text(source: str) -> dict[str, Any]:
+    def document_text(source: str, collection: str | None = None) -> dict[str, Any]:
         """The text of a document, as its citations' offsets count it."""
         try:
-            return {"source": source, "text": rag.document_text(source)}
+            return {"source": source, "text": pick(collection).document_text(source)}
         except KeyError:
             raise ApiError(404, f"{source!r} is not indexed", "document_not_found") from None
 
     @api.delete("/v1/documents/{source:path}")
-    def delete_document(source: str) -> dict[str, Any]:
-        """Remove a document from the index and its file from the corpus folder."""
-        if not rag.settings.uploads:
-            raise ApiError(
-                403, "changing documents is turned off here (RAG_UPLOADS=false)", "uploads_off"
-            )
+    def delete_document(source: str, collection: str | None = None) -> dict[str, Any]:
+        """Remove a document from the index and its file from the collection's folder."""
+        uploads_allowed("changing documents")
         try:
-            removed = rag.remove(source, wait=0)
+            removed = pick(collection).remove(source, wait=0)
         except KeyError:
             raise ApiError(404, f"{source!r} is not indexed", "document_not_found") from None
         return {"removed": source, "chunks_removed": removed}
+
+    @api.get("/v1/conversations")
+    def conversations() -> list[dict[str, str]]:
+        """The chat's saved conversations (of its user without a login), the latest first."""
+        return [c.record() for c in rag.history.conversations(ANONYMOUS)]
+
+    @api.get("/v1/conversations/{conversation}")
+    def conversation(conversation: str) -> dict[str, Any]:
+        """A saved conversation with every answer and citation as it was given."""
+        try:
+            return rag.history.export(conversation, ANONYMOUS)
+        except KeyError:
+            raise ApiError(
+                404, f"no saved conversation {conversation!r}", "conversation_not_found"
+            ) from None
 
     @api.api_route(
         "/v1/{rest:path}",

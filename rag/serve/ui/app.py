@@ -13,6 +13,7 @@ from rag.pipeline import RAG
 from rag.serve.ui.assets import BLANK_GUARD_JS, CSS
 from rag.serve.ui.chat import ChatColumn, wire_chat
 from rag.serve.ui.check import check_tab
+from rag.serve.ui.conversations import Sidebar, wire_sidebar
 from rag.serve.ui.documents import documents_tab
 from rag.serve.ui.feedback import wire_feedback
 from rag.serve.ui.render import check_record, failure, reply_messages
@@ -31,32 +32,37 @@ def build_demo(rag: RAG) -> gr.Blocks:
     shows the same answers escaped, so document text never acts as markup.
     """
     with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
+        bar = Sidebar.build(rag)
         heading = gr.Markdown()
         with gr.Tab("Chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 column = ChatColumn.build(has_documents=bool(rag.count()))
             with gr.Column(scale=2, min_width=320):
                 panel = SourcePanel.build(rag)
-        wire_chat(rag, column, panel)
-        wire_feedback(column, rag.settings.feedback_file)
+        wire_chat(rag, column, panel, bar)
+        wire_sidebar(rag, bar, column.chatbot, column.answers, panel, demo)
+        wire_feedback(rag, column, bar)
         with gr.Tab("Check a text"):
             check_tab(rag)
         with gr.Tab("Documents") as tab:
-            documents_tab(rag, tab)
+            documents_tab(rag, tab, bar.collection)
         # At every page load: the index may have grown.
         demo.load(lambda: intro(rag), None, heading, **PRIVATE)
+        bar.collection.change(lambda name: intro(rag, name), bar.collection, heading, **PRIVATE)
         endpoints(rag)
     return demo
 
 
-def intro(rag: RAG) -> str:
+def intro(rag: RAG, collection: str | None = None) -> str:
     """The heading: what the chat answers from, or that nothing is indexed yet."""
-    count = rag.count()
+    target = rag.collection(collection) if collection else rag
+    count = target.count()
     if not count:
         return "## Ask the documents\nNo documents are indexed yet: add some in the Documents tab."
+    named = "" if target is rag else f" (collection {target.settings.collection})"
     return (
         f"## Ask the documents\nAnswers come only from the {count:,} indexed passages of "
-        f"{rag.settings.corpus_dir.name}/, each sentence cited with an exact quote. When the "
+        f"{target.corpus_dir.name}/{named}, each sentence cited with an exact quote. When the "
         "sources don't say, the answer says so. Ask follow-up questions: the conversation "
         "is taken into account."
     )

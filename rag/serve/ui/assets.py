@@ -17,6 +17,8 @@ CSS = """
 .rag-check.rag-contradicted { border-color: #dc2626; }
 .rag-verdict { font-weight: 600; }
 .rag-check ul { margin: 0.2em 0 0 1.2em; }
+.rag-pin { margin: 0.2em 0; padding: 0.1em 0.4em; border-left: 3px solid #f59e0b;
+  font-size: 0.9em; }
 """
 
 COPY_JS = """

@@ -7,6 +7,8 @@ used to overwrite the box, wiping what was being typed).
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,8 +18,11 @@ import gradio as gr
 from rag.pipeline import RAG
 from rag.reading.answer import Answer
 from rag.serve.ui.assets import QUESTION_ID, SCROLL_JS
+from rag.serve.ui.conversations import Sidebar, user_of
 from rag.serve.ui.render import escape, failure, page_messages, page_questions
 from rag.serve.ui.sources import PRIVATE, SourcePanel
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "What would Ukraine receive in exchange for ceding territory?",
@@ -58,33 +63,60 @@ class ChatColumn:
         return cls(chatbot, box, gr.State(""), gr.State({}))
 
 
-def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel) -> None:
-    """Asking (typed or an example), streaming the answer, and opening an answer's
-    sources in the panel when it is clicked."""
+def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel, bar: Sidebar) -> None:
+    """Asking (typed or an example) in the collection picked, streaming the answer,
+    saving it in the conversation, and opening an answer's sources in the panel when it
+    is clicked."""
 
     def respond(
-        question: str, history: list[dict], answers: dict[int, Answer]
+        question: str,
+        history: list[dict],
+        answers: dict[int, Answer],
+        collection: str | None,
+        conversation: str | None,
+        turns: dict[int, str],
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        """Show the question, then the answer as it grows; remember it for the panel.
-        It never writes the question box (:func:`take_question` and the step after the
-        answer do)."""
+        """Show the question, then the answer as it grows; remember it for the panel and
+        save it. It never writes the question box (:func:`take_question` and the step
+        after the answer do)."""
+        target = rag.collection(collection) if collection else rag
         earlier = page_questions(history)
         shown = [*history, {"role": "user", "content": escape(question)}]
-        yield shown, answers, *panel.unchanged()
+        kept = (answers, turns, gr.update())
+        yield shown, *kept, *panel.unchanged()
         answer = None
         try:
-            for answer in rag.stream(question, history=earlier):
-                yield [*shown, *page_messages(answer)], answers, *panel.unchanged()
+            for answer in target.stream(question, history=earlier):
+                yield [*shown, *page_messages(answer)], *kept, *panel.unchanged()
         except Exception as err:
-            yield [*shown, failure(question, err)], answers, *panel.unchanged()
+            yield [*shown, failure(question, err)], *kept, *panel.unchanged()
             return
         if answer is None:
             return
         messages = page_messages(answer)
+        saved, conversation = save(answer, conversation, user_of(request))
         slim = replace(answer, passages=[])  # the passages stay out of per-session state
         # Each of the answer's messages (rewrite, text, sources) opens it in the panel.
-        answers = {**answers, **dict.fromkeys(range(len(shown), len(shown) + len(messages)), slim)}
-        yield [*shown, *messages], answers, *panel.show(slim)
+        indices = range(len(shown), len(shown) + len(messages))
+        answers = {**answers, **dict.fromkeys(indices, slim)}
+        turns = {**turns, **dict.fromkeys(indices, saved)} if saved else turns
+        listing = bar.listing(rag, user_of(request), conversation)
+        yield [*shown, *messages], answers, turns, listing, *panel.show(slim)
+
+    def save(answer: Answer, conversation: str | None, user: str) -> tuple[str | None, str | None]:
+        """Keep the answer in the user's conversation (started by its first question);
+        the saved turn and the conversation. A refusal (an empty question) is not kept;
+        a failure to save is logged and the answer still shown."""
+        if not answer.question:
+            return None, conversation
+        try:
+            if conversation is None:
+                conversation = rag.history.start(user, answer.collection, answer.question).id
+            return rag.history.add(conversation, user, answer), conversation
+        except (KeyError, OSError, sqlite3.Error):
+            log.exception("saving the answer to %r in the conversation failed", answer.question)
+            return None, conversation
 
     def select_answer(answers: dict[int, Answer], event: gr.SelectData) -> tuple[Any, ...]:
         answer = answers.get(message_index(event))
@@ -92,8 +124,8 @@ def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel) -> None:
 
     box, chatbot = column.box, column.chatbot
     asking = (
-        [column.question, chatbot, column.answers],
-        [chatbot, column.answers, *panel.outputs],
+        [column.question, chatbot, column.answers, bar.collection, bar.saved, bar.turns],
+        [chatbot, column.answers, bar.turns, bar.saved, *panel.outputs],
     )
     for asked in (
         box.submit(take_question, box, [box, column.question], queue=False, **PRIVATE),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from rag.documents.pages import PageView
@@ -74,13 +75,15 @@ def _titled(content: str, title: str) -> dict:
 # --- what the page shows: escaped text and our own few tags ---
 
 
-def page_messages(answer: Answer) -> list[dict]:
+def page_messages(answer: Answer, notes: Mapping[int, str] | None = None) -> list[dict]:
     """:func:`reply_messages` for the page: text escaped, and each source shown in its
     passage with the quote highlighted.
 
     Gradio's Chatbot inserts message text as (sanitized) HTML even with Markdown off, so
     a document holding ``<img>`` or ``<b>`` would become markup and whatever the
     sanitizer strips would vanish from the quote. Escaped, every character shows as text.
+    ``notes`` are said under a source, by citation number (a saved answer's document
+    changed since).
     """
     messages: list[dict] = []
     if answer.rewritten:
@@ -91,7 +94,12 @@ def page_messages(answer: Answer) -> list[dict]:
     messages.append({"role": "assistant", "content": escape(answer.text)})
     if answer.citations:
         messages.append(
-            _titled("".join(_source_html(answer, c) for c in answer.citations), "Sources")
+            _titled(
+                "".join(
+                    _source_html(answer, c, (notes or {}).get(c.number)) for c in answer.citations
+                ),
+                "Sources",
+            )
         )
     return messages
 
@@ -101,12 +109,13 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _source_html(answer: Answer, citation: Citation) -> str:
+def _source_html(answer: Answer, citation: Citation, note: str | None = None) -> str:
     before, after = citation_context(answer, citation)
+    said = f"<div class='rag-pin'>{escape(note)}</div>" if note else ""
     return (
         f"<div class='rag-source'><span class='rag-source-name'>{citation.marker} "
         f"{escape(citation.location)} (characters {citation.start}-{citation.end})</span>"
-        f"<div class='rag-context'>{escape(before)}<mark>{escape(citation.quote)}</mark>"
+        f"{said}<div class='rag-context'>{escape(before)}<mark>{escape(citation.quote)}</mark>"
         f"{escape(after)}</div></div>"
     )
 

@@ -76,13 +76,23 @@ class SourcePanel:
             return gr.update(choices=[], value=None), VIEWER_HINT, answer, copy_text(answer), hidden
         chosen = next((c for c in answer.citations if c.number == focus), answer.citations[0])
         choices = [(f"{c.marker} {c.location}", c.number) for c in answer.citations]
-        try:
-            path = self.rag.document_file(chosen.source)
-            same_doc = [c for c in answer.citations if c.source == chosen.source]
-            view = self.view(chosen, same_doc, path)
-        except KeyError:
-            path = None
-            view = f"<p class='rag-hint'>{escape(chosen.source)} is no longer indexed.</p>"
+        target = self.rag.collection(answer.collection) if answer.collection else self.rag
+        same_doc = [c for c in answer.citations if c.source == chosen.source]
+        pinned = target.cited_version(chosen)
+        path = None
+        if pinned.changed and pinned.quoted_text is not None:
+            view = hint(pinned.sentence) + document_html(
+                pinned.quoted_text,
+                [c for c in same_doc if c.version == chosen.version],
+                chosen.number,
+            )
+        else:
+            try:
+                path = target.document_file(chosen.source)
+                # A changed document's pages no longer hold the quote where it was.
+                view = self.view(target, chosen, same_doc, None if pinned.changed else path)
+            except KeyError:
+                view = hint(f"{chosen.source} is no longer indexed.")
         original = gr.update(visible=True, value=str(_download_copy(path))) if path else hidden
         return (
             gr.update(choices=choices, value=chosen.number),
@@ -92,13 +102,15 @@ class SourcePanel:
             original,
         )
 
-    def view(self, chosen: Citation, same_doc: list[Citation], path: Path | None) -> str:
-        """The cited place: the page itself for a PDF or a picture, with the quote's
-        boxes on it; else the document text scrolled to the quote, under where it is.
-        ``path`` is the cited file (:meth:`RAG.document_file`), read once by the caller.
-        Raises KeyError for a document no longer indexed."""
+    @staticmethod
+    def view(target: RAG, chosen: Citation, same_doc: list[Citation], path: Path | None) -> str:
+        """The cited place in the collection ``target``: the page itself for a PDF or a
+        picture, with the quote's boxes on it; else the document text scrolled to the
+        quote, under where it is. ``path`` is the cited file (:meth:`RAG.document_file`),
+        read once by the caller. A quote no longer where it was (its document changed) is
+        not highlighted. Raises KeyError for a document no longer indexed."""
         if chosen.page is not None and path is not None and path.suffix.lower() in PAGED:
-            start = self.rag.document_layout(chosen.source).page_start(chosen.page)
+            start = target.document_layout(chosen.source).page_start(chosen.page)
             if start is not None:
                 try:
                     changed = path.stat().st_mtime_ns
@@ -107,13 +119,10 @@ class SourcePanel:
                     return page_html(shown, chosen)
                 except (UnreadableFile, OSError) as err:  # the text view still shows it
                     log.warning("cannot show page %s of %s: %s", chosen.page, path, err)
-        text = self.rag.document_text(chosen.source)
-        where = (
-            f"<p class='rag-hint'>{escape(chosen.location)}</p>"
-            if chosen.location != (chosen.source)
-            else ""
-        )
-        return where + document_html(text, same_doc, chosen.number)
+        text = target.document_text(chosen.source)
+        where = hint(chosen.location) if chosen.location != chosen.source else ""
+        still = [c for c in same_doc if text[c.start : c.end] == c.quote]
+        return where + document_html(text, still, chosen.number)
 
     @staticmethod
     def unchanged() -> tuple[Any, ...]:
@@ -121,6 +130,11 @@ class SourcePanel:
 
     def pick_source(self, number: int | None, answer: Answer | None) -> tuple[Any, ...]:
         return self.show(answer, number) if answer and number else self.unchanged()
+
+
+def hint(text: str) -> str:
+    """A line about what the panel shows, escaped."""
+    return f"<p class='rag-hint'>{escape(text)}</p>"
 
 
 @lru_cache(maxsize=32)
