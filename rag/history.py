@@ -48,7 +48,7 @@ CREATE INDEX IF NOT EXISTS turns_of_conversation ON turns (conversation, positio
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

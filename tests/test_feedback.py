@@ -32,6 +32,7 @@ def test_a_record_holds_the_question_answer_and_citations() -> None:
             "quote": QUOTE,
             "page": None,
             "section": None,
+            "version": "",
         }
     ]
 

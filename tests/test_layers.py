@@ -1,4 +1,4 @@
-"""The package's layers: documents -> index -> retrieve -> reading -> pipeline ->
+"""The package's layers: documents -> index -> retrieve -> reading -> history -> pipeline ->
 evaluation -> serve. A module may import its own layer and those below it, never one
 above, and no modules import each other in a circle (lazy imports inside functions
 included). ``rag/__init__.py`` is the front door and may import anything below it."""
@@ -17,6 +17,7 @@ LAYERS = [
     "rag.index",
     "rag.retrieve",
     "rag.reading",
+    "rag.history",
     "rag.pipeline",
     "rag.evaluation",
     "rag.serve",
