@@ -101,9 +101,7 @@ class TestMakingAndDeleting:
         assert name not in {c.name for c in rag.collections()}
         assert not bm25.exists()
         assert (contracts.corpus_dir / "notes.txt").read_text() == CONTRACT  # files stay
-        assert [c.quote for c in rag.answer("When does the festival open?").citations] == [
-            HARBOUR
-        ]
+        assert [c.quote for c in rag.answer("When does the festival open?").citations] == [HARBOUR]
         assert rag.count() == 1
 
     def test_a_deleted_collection_made_again_starts_empty_and_reindexes_its_folder(
