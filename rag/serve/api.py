@@ -130,10 +130,13 @@ class CollectionOut(BaseModel):
 
 
 class CollectionRequest(BaseModel):
+    """A new collection, with a folder of its own on the server (which uploads fill):
+    pointing one at other folders of the server is for its owner, with ``rag collections
+    create --folder``, never for a remote caller."""
+
     name: str
-    folders: list[str] = Field(
-        default_factory=list, description="Folders on the server to index (default: its own)."
-    )
+
+    model_config = {"extra": "forbid"}
 
 
 # --- errors as data ---
@@ -253,7 +256,7 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         """Make an empty collection (POST /v1/documents?collection=NAME fills it)."""
         uploads_allowed("making collections")
         try:
-            made = rag.create_collection(request.name, request.folders or None)
+            made = rag.create_collection(request.name)
         except ValueError as err:
             status = 409 if "exists" in str(err) else 400
             raise ApiError(status, str(err), "invalid_collection") from None
