@@ -243,9 +243,9 @@ def long_rag(make_rag: Callable[..., RAG]) -> RAG:
 
 
 @contextmanager
-def served(rag: RAG) -> Iterator[str]:
+def served(rag: RAG, **options: Any) -> Iterator[str]:
     """The real chat app for ``rag``, served in this process on a free loopback port;
-    yields its URL (ending in ``/``)."""
+    yields its URL (ending in ``/``). ``options`` go to Gradio's launch (``auth``)."""
     from rag.serve.ui import build_demo, launch  # gradio loads only for the tests that serve
 
     demo = build_demo(rag)
@@ -257,6 +257,7 @@ def served(rag: RAG) -> Iterator[str]:
         server_name="127.0.0.1",
         server_port=port,
         quiet=True,
+        **options,
     )
     try:
         yield f"http://127.0.0.1:{port}/"

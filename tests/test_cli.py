@@ -88,3 +88,57 @@ def test_check_of_a_missing_file_says_so(cli_env, tmp_path: Path) -> None:
     done = rag("check", "--file", str(tmp_path / "nope.md"), env=cli_env)
     assert done.returncode == 2
     assert "cannot read" in done.stderr
+
+
+def test_a_collection_is_made_by_ingesting_into_it_then_listed_asked_and_deleted(
+    cli_env, tmp_path: Path
+) -> None:
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "us-drafted-peace-framework.txt").write_text(
+        "The supply contract was signed by Acme Ltd on 3 June 2024."
+    )  # the default corpus has a file of this name too
+    made = rag("ingest", "--collection", "contracts", str(folder), env=cli_env)
+    assert made.returncode == 0, made.stderr
+    assert f"made collection contracts (folder {folder})" in made.stderr
+    listed = rag("collections", env=cli_env).stdout.splitlines()
+    assert listed[1] == f"contracts: 1 chunk, {folder}"
+    asked = rag("ask", "--collection", "contracts", "Who signed the contract?", env=cli_env)
+    assert 'us-drafted-peace-framework.txt: "The supply contract was signed' in asked.stdout
+    unknown = rag("ask", "--collection", "nope-nope", "Who?", env=cli_env)
+    assert unknown.returncode == 2
+    assert "no collection named 'nope-nope'" in unknown.stderr
+    refused = rag("collections", "delete", "contracts", env=cli_env)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    gone = rag("collections", "delete", "contracts", "--yes", env=cli_env)
+    assert gone.stdout == "deleted collection contracts\n"
+    assert "contracts" not in rag("collections", env=cli_env).stdout
+    assert (folder / "us-drafted-peace-framework.txt").exists()
+
+
+def test_history_lists_and_exports_a_saved_conversation(cli_env, tmp_path: Path) -> None:
+    import json
+
+    from rag import RAG
+    from rag.config import Settings
+
+    settings = Settings(
+        corpus_dir=Path(cli_env["RAG_CORPUS_DIR"]), index_dir=Path(cli_env["RAG_INDEX_DIR"])
+    )
+    local = RAG(settings)
+    local.ingest(progress=False)
+    answer = local.answer("What would Ukraine receive in exchange for ceding territory?")
+    talk = local.history.start("ann", "rag", answer.question)
+    local.history.add(talk.id, "ann", answer)
+    assert rag("history", env=cli_env).stdout == ""  # the anonymous user has none
+    listed = rag("history", "--user", "ann", env=cli_env).stdout
+    assert talk.id in listed and answer.question in listed
+    markdown = rag("history", "--user", "ann", "export", talk.id, env=cli_env).stdout
+    assert markdown.startswith(f"# {answer.question}\n")
+    assert answer.citations[0].quote in markdown
+    data = json.loads(
+        rag("history", "--user", "ann", "export", talk.id, "--format", "json", env=cli_env).stdout
+    )
+    assert data["turns"][0]["text"] == answer.text
+    other = rag("history", "--user", "bob", "export", talk.id, env=cli_env)
+    assert other.returncode == 2 and "no saved conversation" in other.stderr

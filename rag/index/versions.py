@@ -69,8 +69,7 @@ class CitedVersion:
             when = f" on {self.since:%Y-%m-%d %H:%M} UTC" if self.since else ""
             found = "is still" if self.still_there else "is no longer"
             said = f"this document changed{when}; the quote {found} in the current version"
-        kept = "" if self.quoted_text is None else " (the version quoted is kept)"
-        return said + kept
+        return said
 
     @property
     def sentence(self) -> str:

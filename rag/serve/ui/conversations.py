@@ -20,6 +20,10 @@ from rag.serve.ui.render import escape, page_messages
 from rag.serve.ui.sources import PRIVATE
 
 
+SAVED_ID = "rag-saved"
+"""The saved conversations' list's element id (for tests, as people see it)."""
+
+
 def user_of(request: gr.Request | None) -> str:
     """Whose conversations: the logged-in user's, else the one anonymous user's."""
     return (request.username if request is not None else None) or ANONYMOUS
@@ -52,7 +56,9 @@ class Sidebar:
                 interactive=True,
             )
             new = gr.Button("New conversation", size="sm", variant="primary")
-            saved = gr.Radio([], value=None, label="Saved conversations", interactive=True)
+            saved = gr.Radio(
+                [], value=None, label="Saved conversations", interactive=True, elem_id=SAVED_ID
+            )
             title = gr.Textbox(placeholder="A new title", show_label=False, max_lines=1)
             with gr.Row():
                 rename = gr.Button("Rename", size="sm")
@@ -79,7 +85,8 @@ def reopened(rag: RAG, turns: list[SavedTurn]) -> tuple[list[dict], dict[int, An
         for citation in answer.citations:
             pinned = target.cited_version(citation)
             if pinned.changed:
-                notes[citation.number] = f"{citation.marker} {pinned.sentence}"
+                kept = " The version quoted opens beside." if pinned.quoted_text else ""
+                notes[citation.number] = f"{citation.marker} {pinned.sentence}{kept}"
         messages.append({"role": "user", "content": escape(answer.question)})
         shown = page_messages(answer, notes)
         for i in range(len(messages), len(messages) + len(shown)):

@@ -81,7 +81,7 @@ class SourcePanel:
         pinned = target.cited_version(chosen)
         path = None
         if pinned.changed and pinned.quoted_text is not None:
-            view = hint(pinned.sentence) + document_html(
+            view = hint(f"{pinned.sentence} Shown here: the version quoted.") + document_html(
                 pinned.quoted_text,
                 [c for c in same_doc if c.version == chosen.version],
                 chosen.number,
