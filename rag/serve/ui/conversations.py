@@ -19,7 +19,6 @@ from rag.reading.answer import Answer
 from rag.serve.ui.render import escape, page_messages
 from rag.serve.ui.sources import PRIVATE
 
-
 SAVED_ID = "rag-saved"
 """The saved conversations' list's element id (for tests, as people see it)."""
 
