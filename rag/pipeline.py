@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -122,6 +123,7 @@ class RAG:
         """The RAG this one was opened from by :meth:`collection` (itself if none): its
         models, client and records serve every collection."""
         self._family: dict[str, RAG] = {self.settings.collection: self}
+        self._opening = threading.Lock()  # the chat's threads open collections at once
 
     @cached_property
     def embeddings(self) -> SentenceEmbeddings:
@@ -170,13 +172,15 @@ class RAG:
         index, BM25 index and folders. Opening one that does not exist yet makes it
         (:meth:`create_collection` gives it a folder of its own first)."""
         name = collection_name(name)
-        found = self._root._family.get(name)
-        if found is None:
-            settings = self.settings.model_copy(update={"collection": name})
-            found = RAG(settings, answerer=self._root._answerer, llm=self._root._llm)
-            found._root = self._root
-            found._family = self._root._family
-            self._root._family[name] = found
+        root = self._root
+        with root._opening:
+            found = root._family.get(name)
+            if found is None:
+                settings = self.settings.model_copy(update={"collection": name})
+                found = RAG(settings, answerer=root._answerer, llm=root._llm)
+                found._root = root
+                found._family = root._family
+                root._family[name] = found
         return found
 
     def collections(self) -> list[CollectionInfo]:
