@@ -54,16 +54,9 @@ class Passage:
     def saved(self) -> dict[str, Any]:
         """The passage as plain data to keep (its sentence vectors left out):
         :meth:`from_saved` restores it."""
-        return {
-            "id": self.id,
-            "source": self.source,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "score": self.score,
-            "layout": self.layout.to_json() if self.layout else None,
-            "version": self.version,
-        }
+        where = {k: v for k, v in self.record().items() if k not in ("page", "section")}
+        layout = self.layout.to_json() if self.layout else None
+        return {**where, "layout": layout, "version": self.version}
 
     @classmethod
     def from_saved(cls, data: dict[str, Any]) -> Passage:

@@ -110,18 +110,17 @@ class Versions:
 
     def seen(self, collection: str, source: str, version: str) -> datetime | None:
         """When ``version`` of the document was first indexed; None when not recorded."""
-        with connect(self.path, SCHEMA) as db:
-            row = db.execute(
-                "SELECT seen FROM versions WHERE collection = ? AND source = ? AND version = ?",
-                (collection, source, version),
-            ).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        seen = self._field("seen", collection, source, version)
+        return datetime.fromisoformat(seen) if seen else None
 
     def text(self, collection: str, source: str, version: str) -> str | None:
         """The text of ``version`` of the document, when it is still kept."""
+        return self._field("text", collection, source, version)
+
+    def _field(self, name: str, collection: str, source: str, version: str) -> str | None:
         with connect(self.path, SCHEMA) as db:
             row = db.execute(
-                "SELECT text FROM versions WHERE collection = ? AND source = ? AND version = ?",
+                f"SELECT {name} FROM versions WHERE collection = ? AND source = ? AND version = ?",
                 (collection, source, version),
             ).fetchone()
         return row[0] if row else None
