@@ -148,3 +148,17 @@ class TestMakingAndDeleting:
         assert manuals.folders == [folder]
         assert manuals.ingest().added == ["pump.txt"]
         assert manuals.answer("What must be done before the first start?").citations
+
+
+class TestServing:
+    def test_the_chats_start_brings_every_collection_in_line_with_its_folders(
+        self, two: tuple[RAG, RAG]
+    ) -> None:
+        from rag.serve.server import sync_in_background
+
+        rag, contracts = two
+        (contracts.corpus_dir / "later.txt").write_text("A second contract was signed in 2025.")
+        (rag.corpus_dir / "notes.txt").unlink()
+        sync_in_background(RAG(rag.settings))  # as a restarted chat does
+        assert set(contracts.documents()) == {"notes.txt", "later.txt"}
+        assert rag.documents() == {}

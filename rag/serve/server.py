@@ -33,14 +33,17 @@ behind each other waited 6.4 s for a 15 ms answer)."""
 
 
 def sync_in_background(rag: RAG) -> None:
-    """Bring the index in line with the corpus folder and print what changed, then load
-    the BM25 index of hybrid retrieval; a failure is logged (the chat keeps serving the
-    index as it is)."""
-    try:
-        print(rag.ingest(wait=600), file=sys.stderr)
-        rag.warm_index()
-    except Exception:
-        log.exception("checking the index against %s failed", rag.settings.corpus_dir)
+    """Bring every collection in line with its folders and print what changed, then load
+    its BM25 index; a failure is logged (the chat keeps serving that collection as it
+    is) and the next collection is checked."""
+    for info in rag.collections():
+        target = rag.collection(info.name)
+        try:
+            report = target.ingest(wait=600)
+            print(report if info.default else f"{info.name}: {report}", file=sys.stderr)
+            target.warm_index()
+        except Exception:
+            log.exception("checking collection %s against its folders failed", info.name)
 
 
 def serve(rag: RAG | None = None) -> None:
