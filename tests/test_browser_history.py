@@ -8,6 +8,7 @@ Each test saves a screenshot of the state it checks in tests/screenshots/.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from rag import RAG
+from rag.history import ANONYMOUS
 from rag.serve.ui.conversations import SAVED_ID
 from tests.conftest import ARTICLE, CORPUS, served
 from tests.test_browser_chat import ANSWER_TIMEOUT_MS, GUARANTEES, IN_RETURN, ask, box, shot
@@ -33,7 +35,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, RAG]]:
     docs = tmp_path_factory.mktemp("history-corpus")
     shutil.copytree(CORPUS, docs, dirs_exist_ok=True)
     (docs / "festival.txt").write_text(HARBOUR + " It lasts a week.")
-    rag = RAG(corpus_dir=docs, index_dir=tmp_path_factory.mktemp("history-index"))
+    rag = RAG(
+        corpus_dir=docs,
+        index_dir=tmp_path_factory.mktemp("history-index"),
+        feedback_file=tmp_path_factory.mktemp("history-feedback") / "feedback.jsonl",
+    )
     rag.ingest(progress=False)
     contracts = rag.create_collection("contracts")
     (contracts.corpus_dir / ARTICLE).write_text(CONTRACT)
@@ -95,6 +101,24 @@ def test_a_reopened_answer_says_its_document_changed_and_shows_the_version_quote
     expect(viewer).to_contain_text(HARBOUR)  # the version quoted, not today's
     expect(page.get_by_text("Shown here: the version quoted", exact=False).first).to_be_visible()
     shot(page, "history-changed-document")
+    page.context.close()
+
+
+def test_a_rating_is_kept_on_the_saved_answer_and_names_it_in_the_feedback_file(
+    app: tuple[str, RAG], browser: Browser
+) -> None:
+    url, rag = app
+    page = open_page(browser, url)
+    question = "Was Ukraine involved in preparing the framework?"
+    ask(page, question)
+    page.get_by_role("button", name="Dislike").last.click()
+    expect(page.get_by_text("saved, to be looked into")).to_be_visible()
+    (talk,) = [c for c in rag.history.conversations(ANONYMOUS) if c.title == question]
+    (turn,) = rag.history.turns(talk.id, ANONYMOUS)
+    assert turn.rating == "down"
+    lines = rag.settings.feedback_file.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[-1])
+    assert (record["turn"], record["user"], record["question"]) == (turn.id, ANONYMOUS, question)
     page.context.close()
 
 
