@@ -73,3 +73,11 @@ def test_the_soak_reads_the_servers_memory_as_it_goes() -> None:
     assert len(readings) >= 3
     assert int(readings[-1][1]) > 0 and readings[-1][2] == "0"
     assert all(float(r[-1].rstrip(" |")) > 0 for r in readings)
+
+
+@pytest.mark.slow
+def test_the_history_benchmark_times_versions_and_saved_conversations() -> None:
+    out = run_script("benchmarks/history.py", "--documents", "50", "--turns", "3", "--runs", "1")
+    figures = [line.split()[-2] for line in out.splitlines() if line.endswith((" s", " ms"))]
+    assert len(figures) == 7 and all(float(f) >= 0 for f in figures)
+    assert "save one answer" in out and "check one citation's version" in out
