@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from rag.config import Settings, collection_name
 from rag.documents.formats import Layout, UnreadableFile, read_file
-from rag.documents.ingest import IngestReport, Splitter, absolute, load, version_of
+from rag.documents.ingest import Chunk, IngestReport, Splitter, absolute, load, version_of
 from rag.history import History
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import SentenceEmbeddings, cache_dir
@@ -183,14 +183,18 @@ class RAG:
                 root._family[name] = found
         return found
 
-    def collections(self) -> list[CollectionInfo]:
-        """Every collection of the index (on a server: those rag made), the default one
-        first."""
+    def collection_names(self) -> list[str]:
+        """The names of every collection of the index (on a server: those rag made), the
+        default one first; unlike :meth:`collections`, nothing is opened or counted."""
         default = self._root.settings.collection
-        names = [default, *(n for n in collection_names(self.client) if n != default)]
+        return [default, *(n for n in collection_names(self.client) if n != default)]
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its folders and chunk count, the default one first."""
+        opened = [self.collection(n) for n in self.collection_names()]
         return [
-            CollectionInfo(n, self.collection(n).folders, self.collection(n).count(), n == default)
-            for n in names
+            CollectionInfo(c.settings.collection, c.folders, c.count(), i == 0)
+            for i, c in enumerate(opened)
         ]
 
     def create_collection(self, name: str, folders: Iterable[str | Path] | None = None) -> RAG:
@@ -198,7 +202,7 @@ class RAG:
         own in RAG_INDEX_DIR's parent, ``collections/<name>``; the first takes uploads),
         and return it, empty: :meth:`ingest` fills it. Raises ValueError for a name
         taken or not allowed, or a folder that is a file."""
-        if name in {c.name for c in self.collections()}:
+        if name in self.collection_names():
             raise ValueError(f"a collection named {name!r} exists already")
         target = self.collection(name)
         paths = [absolute(Path(f)) for f in folders or ()]
@@ -220,7 +224,7 @@ class RAG:
         no such collection, :class:`IndexBusy` while it is being written."""
         if name == self._root.settings.collection:
             raise ValueError(f"{name!r} is the default collection (RAG_COLLECTION); not deleted")
-        if name not in {c.name for c in self.collections()}:
+        if name not in self.collection_names():
             raise KeyError(f"no collection named {name!r}")
         target = self.collection(name)
         with target.ingest_lock(wait):
@@ -621,18 +625,16 @@ class RAG:
         if not citation.version:
             return CitedVersion(changed=False)
         chunks = self.store.chunks(citation.source)
+        if chunks and chunks[0].version == citation.version:
+            return CitedVersion(changed=False)
         name = self.settings.collection
         kept = self.versions.text(name, citation.source, citation.version)
         if not chunks:
             return CitedVersion(changed=True, removed=True, still_there=False, quoted_text=kept)
-        current = chunks[0].version
-        if current == citation.version:
-            return CitedVersion(changed=False)
-        text = self.document_text(citation.source)
         return CitedVersion(
             changed=True,
-            since=self.versions.seen(name, citation.source, current),
-            still_there=citation.quote in text,
+            since=self.versions.seen(name, citation.source, chunks[0].version),
+            still_there=citation.quote in self._text_of(chunks),
             quoted_text=kept,
         )
 
@@ -658,9 +660,14 @@ class RAG:
         two chunks, often a line break, comes back as spaces.
         Raises KeyError for a document not in the index.
         """
-        chunks = sorted(self.store.chunks(source), key=lambda c: c.start)
+        chunks = self.store.chunks(source)
         if not chunks:
             raise KeyError(f"{source!r} is not in the index")
+        return self._text_of(chunks)
+
+    def _text_of(self, chunks: list[Chunk]) -> str:
+        """:meth:`document_text` of the document these (all of its) chunks are."""
+        chunks = sorted(chunks, key=lambda c: c.start)
         try:
             text = read_file(Path(chunks[0].path), self.settings.max_file_bytes).text
         except (UnreadableFile, OSError):  # gone, changed type, or "" (not a file)

@@ -55,6 +55,12 @@ def open_page(browser: Browser, url: str) -> Page:
     return page
 
 
+def reload(page: Page) -> None:
+    """Reload the page, as a person coming back later does, and wait for the chat."""
+    page.reload()
+    expect(box(page)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+
+
 def saved(page: Page):
     return page.locator(f"#{SAVED_ID}")
 
@@ -69,8 +75,7 @@ def test_an_answer_is_saved_and_reopens_with_its_sources_after_a_reload(
     page = open_page(browser, app[0])
     ask(page, IN_RETURN)
     expect(saved(page).get_by_text(IN_RETURN)).to_be_visible()
-    page.reload()
-    expect(box(page)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    reload(page)
     chat = page.get_by_role("log", name="chatbot conversation")
     expect(chat.get_by_test_id("user")).to_have_count(0)  # a reload starts a new chat
     reopen(page, IN_RETURN)
@@ -90,8 +95,7 @@ def test_a_reopened_answer_says_its_document_changed_and_shows_the_version_quote
     note = rag.corpus_dir / "festival.txt"
     note.write_text("The harbour festival opens in June. It lasts a week.")
     rag.ingest(progress=False)
-    page.reload()
-    expect(box(page)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    reload(page)
     reopen(page, FESTIVAL)
     chat = page.get_by_role("log", name="chatbot conversation")
     pin = chat.locator(".rag-pin").first

@@ -225,7 +225,7 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         """The collection a request names (None, or ``rag``: the default one)."""
         if name in (None, rag.settings.collection, MODEL_ALIAS):
             return rag
-        if name not in {c.name for c in rag.collections()}:
+        if name not in rag.collection_names():
             raise ApiError(
                 404, f"no collection {name!r}; GET /v1/collections lists them", "model_not_found"
             )
@@ -242,7 +242,8 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         return {
             "object": "list",
             "data": [
-                {"id": c.name, "object": "model", "owned_by": "rag"} for c in rag.collections()
+                {"id": name, "object": "model", "owned_by": "rag"}
+                for name in rag.collection_names()
             ],
         }
 

@@ -125,7 +125,7 @@ def open_collection(rag: RAG, args: argparse.Namespace) -> RAG:
     """The collection ``--collection`` names. Only ``rag ingest`` makes one that does not
     exist (indexing the folders it is given, else a folder of its own)."""
     name = args.collection
-    if name in {c.name for c in rag.collections()}:
+    if name in rag.collection_names():
         return rag.collection(name)
     if args.command != "ingest":
         raise KeyError(f"no collection named {name!r}; rag collections lists them")

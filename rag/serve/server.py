@@ -36,14 +36,14 @@ def sync_in_background(rag: RAG) -> None:
     """Bring every collection in line with its folders and print what changed, then load
     its BM25 index; a failure is logged (the chat keeps serving that collection as it
     is) and the next collection is checked."""
-    for info in rag.collections():
-        target = rag.collection(info.name)
+    for i, name in enumerate(rag.collection_names()):
+        target = rag.collection(name)
         try:
             report = target.ingest(wait=600)
-            print(report if info.default else f"{info.name}: {report}", file=sys.stderr)
+            print(report if i == 0 else f"{name}: {report}", file=sys.stderr)  # 0: the default
             target.warm_index()
         except Exception:
-            log.exception("checking collection %s against its folders failed", info.name)
+            log.exception("checking collection %s against its folders failed", name)
 
 
 def serve(rag: RAG | None = None) -> None:

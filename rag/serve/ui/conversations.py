@@ -46,7 +46,7 @@ class Sidebar:
     def build(cls, rag: RAG) -> Sidebar:
         """Lay the sidebar out (it opens on wide screens, folds away on a phone)."""
         with gr.Sidebar(label="Conversations", open=True, position="left"):
-            names = [c.name for c in rag.collections()]
+            names = rag.collection_names()
             collection = gr.Dropdown(
                 names,
                 value=rag.settings.collection,
@@ -105,8 +105,8 @@ def wire_sidebar(
         return [], {}, {}, bar.listing(rag, user, None), *panel.show(None)
 
     def load(request: gr.Request) -> tuple[Any, ...]:
-        names = [c.name for c in rag.collections()]
-        return bar.listing(rag, user_of(request), None), gr.update(choices=names)
+        listing = bar.listing(rag, user_of(request), None)
+        return listing, gr.update(choices=rag.collection_names())
 
     def reopen(chosen: str | None, request: gr.Request) -> tuple[Any, ...]:
         user = user_of(request)
