@@ -316,6 +316,17 @@ class RAG:
         with self.ingest_lock(wait):
             return self._sync(sources, prune=prune, progress=progress)
 
+    def fill_if_empty(self, *, wait: float = 0) -> IngestReport | None:
+        """Ingest the folders if the index holds no chunk yet (None if it holds some),
+        under one hold of the ingest lock: an embedded index opened empty by one process
+        while another fills it cannot be searched by the first (Chroma keeps the new
+        vectors in the writer's memory), so two apps starting at once must not both see
+        it empty. Waits and raises as :meth:`ingest` does."""
+        with self.ingest_lock(wait):
+            if self.count():
+                return None
+            return self._sync(None, prune=False, progress=None)
+
     def remove(self, source: str, *, wait: float = 0) -> int:
         """Remove a document from the index, and its file from the corpus folder (else the
         next sync of the folder would index it again); the number of chunks removed.

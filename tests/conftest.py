@@ -23,7 +23,7 @@ from rag import RAG
 from rag.documents.formats import read_file
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator
 
 LONG_TEXT = " ".join(
     f"Paragraph {i} talks about topic number {i} in some detail, with several clauses; "
@@ -282,6 +282,28 @@ def browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def open_block(title: Locator, inside: Locator, timeout_s: float = 30) -> None:
+    """Open the chat's collapsible block headed ``title`` until ``inside`` is in view.
+
+    Gradio opens a block itself as its answer completes, and may re-render it closed or
+    scroll the chat after we looked, so the state is read again after every try rather
+    than once (a click on a block already opening closes it).
+    """
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if "expanded" not in (title.get_attribute("class") or ""):
+            title.click()
+        try:
+            inside.scroll_into_view_if_needed(timeout=5_000)
+            expect(inside).to_be_in_viewport(timeout=2_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:

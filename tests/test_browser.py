@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from rag import RAG
-from tests.conftest import served
+from tests.conftest import open_block, served
 
 pytestmark = pytest.mark.slow
 
@@ -88,9 +88,7 @@ def chat(chat_url: str, browser: Browser, tmp_path_factory: pytest.TempPathFacto
     expect(chat.answer).to_contain_text("[1]", timeout=ANSWER_TIMEOUT_MS)
     expect(chat.sources).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
     quote = chat.sources.get_by_text("hostile.md (characters", exact=False).first
-    if not quote.is_visible():  # Gradio opens the block itself; a click would close it then
-        chat.sources_title.click()
-    expect(quote).to_be_visible()
+    open_block(chat.sources_title, quote)
     page.screenshot(path=tmp_path_factory.mktemp("browser") / "answer.png", full_page=True)
     return chat
 

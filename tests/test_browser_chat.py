@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from rag import RAG, Answer, Citation, Passage
-from tests.conftest import ARTICLE, CORPUS, LLM_ALIAS, SCREENSHOTS, served, source_text
+from tests.conftest import (
+    ARTICLE,
+    CORPUS,
+    LLM_ALIAS,
+    SCREENSHOTS,
+    open_block,
+    served,
+    source_text,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -99,10 +107,7 @@ def test_an_answer_cites_and_shows_each_source_in_context(page: Page) -> None:
     expect(sources).to_have_count(1)
     quote = sources.locator("mark").filter(has_text=GUARANTEES)
     title = sources.get_by_role("button", name="Sources", exact=True)
-    if "expanded" not in (title.get_attribute("class") or ""):  # else a click would close it
-        title.click()
-    quote.scroll_into_view_if_needed()
-    expect(quote).to_be_in_viewport()  # not inside a collapsed block
+    open_block(title, quote)  # in view: not inside a collapsed block
     expect(sources.locator(".rag-source-name").first).to_contain_text(ARTICLE)
     shot(page, "chat")
 

@@ -58,10 +58,9 @@ def serve(rag: RAG | None = None) -> None:
     rag = rag or RAG()
     s = rag.settings
     print(f"Checking the index against {s.corpus_dir} ...", file=sys.stderr)
-    with rag.ingest_lock(wait=600):  # opened after any ingest running elsewhere
-        empty = rag.count() == 0
-    if empty:  # nothing to serve yet: index first, and a failure stops the start
-        print(rag.ingest(wait=600), file=sys.stderr)
+    filled = rag.fill_if_empty(wait=600)  # a failure to fill stops the start
+    if filled is not None:
+        print(filled, file=sys.stderr)
     else:
         threading.Thread(
             target=sync_in_background, args=(rag,), name="index-sync", daemon=True
