@@ -149,7 +149,9 @@ class RAG:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.client, self.settings.collection, self.embeddings)
+        s = self.settings
+        reopen = None if s.chroma_host else lambda: open_client(s, fresh=True)
+        return Store(self.client, s.collection, self.embeddings, reopen)
 
     @cached_property
     def versions(self) -> Versions:

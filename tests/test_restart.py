@@ -1,13 +1,17 @@
-"""`python app.py` restarted, or started twice at once, on one embedded index.
+"""One embedded index shared by processes: an app restarted, two started at once, an
+app beside `rag ingest`.
 
-The index must survive a restart without re-embedding, and two apps starting together
-on the same RAG_INDEX_DIR must leave it exactly as one clean ingest would.
+The index must survive a restart without re-embedding, two apps starting together on the
+same RAG_INDEX_DIR must leave it exactly as one clean ingest would, and a running app
+finds what another process ingested while it ran.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +21,7 @@ from gradio_client import Client
 
 from benchmarks.load_chat import QUESTIONS, ask, close_client, new_client, start_app
 from rag import RAG
+from tests.conftest import ARTICLE
 
 pytestmark = pytest.mark.slow
 UNCHANGED = re.compile(r"\b0 added\b.*\b1 unchanged\b")
@@ -53,7 +58,7 @@ def test_a_file_added_while_the_app_was_down_is_indexed_after_start(
     env = {**cli_env, "RAG_CORPUS_DIR": str(docs)}
     with start_app(env=env, log_path=tmp_path / "first.log"):
         pass
-    (docs / "council.txt").write_text("The zebra council meets on Thursdays in Lisbon.")
+    (docs / "council.txt").write_text(ZEBRA)
     with start_app(env=env, log_path=tmp_path / "second.log") as app:
         assert logged(app, re.compile(r"\b1 added\b.*\b1 unchanged\b")), app.log()
         client: Client = new_client(app.url)
@@ -95,3 +100,45 @@ def test_two_apps_started_at_once_on_one_index_leave_it_intact(
     clean.ingest(progress=False)
     assert shared.count() == clean.count()
     assert shared.store.sources() == clean.store.sources()  # the same chunk ids, no strays
+
+
+ZEBRA = "The zebra council meets on Thursdays in Lisbon."
+
+
+def ingest_elsewhere(env: dict[str, str], *paths: Path) -> None:
+    """``rag ingest`` in a process of its own, as a user runs it beside the chat."""
+    run = subprocess.run(
+        [sys.executable, "-m", "rag.serve.cli", "ingest", *map(str, paths)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
+def sources_found(rag: RAG, question: str) -> list[str]:
+    return [p.source for p in rag.retrieve(question, k=3)]
+
+
+def test_a_running_app_finds_what_another_process_ingested(
+    cli_env: dict[str, str], corpus_dir: Path, tmp_path: Path
+) -> None:
+    running = RAG(
+        index_dir=cli_env["RAG_INDEX_DIR"], corpus_dir=corpus_dir, retrieval="dense"
+    )  # dense: the vectors themselves, not the BM25 index, must be current
+    running.ingest(progress=False)
+    council = tmp_path / "council.txt"  # outside the corpus folder: named by its path
+    assert str(council) not in sources_found(running, "Where does the zebra council meet?")
+    council.write_text(ZEBRA)
+    ingest_elsewhere(cli_env, council)
+    assert sources_found(running, "Where does the zebra council meet?")[0] == str(council)
+
+
+def test_an_index_opened_empty_is_searchable_once_another_process_fills_it(
+    cli_env: dict[str, str], corpus_dir: Path
+) -> None:
+    waiting = RAG(index_dir=cli_env["RAG_INDEX_DIR"], corpus_dir=corpus_dir, retrieval="dense")
+    assert waiting.count() == 0 and waiting.retrieve("What did Russia say?") == []
+    ingest_elsewhere(cli_env)  # the corpus folder
+    assert set(sources_found(waiting, "What would Ukraine receive?")) == {ARTICLE}

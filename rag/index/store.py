@@ -5,15 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
@@ -82,14 +84,20 @@ class IndexedSource:
         )
 
 
-def open_client(settings: Settings) -> ClientAPI:
-    """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir."""
+def open_client(settings: Settings, *, fresh: bool = False) -> ClientAPI:
+    """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir.
+
+    ``fresh``: a new embedded client rather than the one this process already has for the
+    folder (Chroma shares one per path), so that it reads what other processes wrote.
+    """
     ca_file = settings.chroma_ca_file
     chroma_settings = ChromaSettings(
         anonymized_telemetry=False, chroma_server_ssl_verify=str(ca_file) if ca_file else None
     )
     if settings.chroma_host is None:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            SharedSystemClient.clear_system_cache()  # clients made before keep theirs
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     scheme = "https" if settings.chroma_ssl else "http"
     address = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
@@ -125,16 +133,44 @@ class Store:
     downloads a model); every vector comes from ``embeddings``.
     """
 
-    def __init__(self, client: ClientAPI, collection: str, embeddings: SentenceEmbeddings) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        collection: str,
+        embeddings: SentenceEmbeddings,
+        reopen: Callable[[], ClientAPI] | None = None,
+    ) -> None:
+        """``reopen`` gives a fresh client of an embedded index: searching reopens the
+        collection with it when another process wrote since this one last looked."""
         self.embeddings = embeddings
-        self._client = client
         self._name = collection
+        self._reopen = reopen
+        self._reopening = threading.Lock()
+        self._use(client)
+        self._seen = self.generation()
+
+    def _use(self, client: ClientAPI) -> None:
+        self._client = client
         self.vectors = Chroma(
             client=client,
-            collection_name=collection,
-            embedding_function=embeddings,
+            collection_name=self._name,
+            embedding_function=self.embeddings,
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
+
+    def _catch_up(self) -> None:
+        """Reopen an embedded collection another process wrote to since this one last
+        looked. Chroma keeps a process's vector index in its memory: without this, a chat
+        would not find what ``rag ingest`` added while it ran, and one that opened the
+        collection empty could not search it at all (its index is not on disk yet).
+        Searches already running finish on the client they started with."""
+        if self._reopen is None:
+            return
+        generation = self.generation()
+        with self._reopening:
+            if generation != self._seen:
+                self._use(self._reopen())
+                self._seen = generation
 
     def count(self) -> int:
         return self.vectors._collection.count()
@@ -152,6 +188,7 @@ class Store:
         if precision is not None:
             metadata[PRECISIONS] = ",".join(sorted(_precisions(metadata) | {precision}))
         collection.modify(metadata=metadata)
+        self._seen = metadata[GENERATION]  # this process's own write: nothing to catch up on
 
     def texts(self) -> Iterator[tuple[str, str]]:
         """``(id, text)`` of every chunk, read a page at a time."""
@@ -319,6 +356,7 @@ class Store:
         """The ``k`` nearest chunks with their cosine similarity (higher is closer)."""
         if self.count() == 0:
             return []
+        self._catch_up()
         hits = self.vectors.similarity_search_with_score(query, k=k)
         # Chroma returns a cosine *distance*; similarity = 1 - distance.
         return [(doc, 1.0 - distance) for doc, distance in hits]
