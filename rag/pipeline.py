@@ -149,9 +149,16 @@ class RAG:
 
     @cached_property
     def store(self) -> Store:
-        s = self.settings
-        reopen = None if s.chroma_host else lambda: open_client(s, fresh=True)
-        return Store(self.client, s.collection, self.embeddings, reopen)
+        reopen = None if self.settings.chroma_host else self._root._fresh_client
+        return Store(self.client, self.settings.collection, self.embeddings, reopen)
+
+    def _fresh_client(self) -> ClientAPI:
+        """A new embedded client, which reads what other processes wrote; it replaces the
+        root's, so the old one (and the vector index it holds in memory) is freed once every
+        collection's store has moved on to a newer one."""
+        client = open_client(self.settings, fresh=True)
+        self.__dict__["client"] = client
+        return client
 
     @cached_property
     def versions(self) -> Versions:
