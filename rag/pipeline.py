@@ -140,11 +140,14 @@ class RAG:
             return self._root.crossencoder
         return CrossEncoder.load()
 
-    @cached_property
+    @property
     def client(self) -> ClientAPI:
-        """The Chroma client (embedded RAG_INDEX_DIR or the server), one for all collections."""
-        if self._root is not self:
-            return self._root.client
+        """The Chroma client (embedded RAG_INDEX_DIR or the server), one for all collections:
+        the root's, read from it each time since :meth:`_fresh_client` may replace it."""
+        return self._root._client
+
+    @cached_property
+    def _client(self) -> ClientAPI:
         return open_client(self.settings)
 
     @cached_property
@@ -157,7 +160,7 @@ class RAG:
         root's, so the old one (and the vector index it holds in memory) is freed once every
         collection's store has moved on to a newer one."""
         client = open_client(self.settings, fresh=True)
-        self.__dict__["client"] = client
+        self.__dict__["_client"] = client
         return client
 
     @cached_property

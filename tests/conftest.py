@@ -45,6 +45,17 @@ def run_script(*args: str) -> str:
     return run.stdout
 
 
+def rag_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``rag <args>`` run for real in a process of its own, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "rag.serve.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 SCREENSHOTS = REPO / "tests" / "screenshots"
 """Where browser tests save pictures of the states they check (not committed)."""
 CHROMIUM = "/usr/bin/chromium"

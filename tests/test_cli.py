@@ -1,27 +1,19 @@
 """The `rag` command, run for real in subprocesses."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import rag_cli
+
 pytestmark = pytest.mark.slow
 
 
-def rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rag.serve.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_ask_indexes_an_empty_index_then_answers_with_a_numbered_quote(cli_env) -> None:
-    done = rag("ask", "What would Ukraine receive in exchange for ceding territory?", env=cli_env)
+    done = rag_cli(
+        "ask", "What would Ukraine receive in exchange for ceding territory?", env=cli_env
+    )
     assert done.returncode == 0, done.stderr
     assert "1 added" in done.stderr
     answer, sources = done.stdout.split("\nSources:\n")
@@ -31,7 +23,7 @@ def test_ask_indexes_an_empty_index_then_answers_with_a_numbered_quote(cli_env) 
 
 
 def test_ask_abstains_when_the_sources_do_not_say(cli_env) -> None:
-    done = rag("ask", "What is the boiling point of nitrogen?", env=cli_env)
+    done = rag_cli("ask", "What is the boiling point of nitrogen?", env=cli_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("The sources don't say")
     assert "Sources:" not in done.stdout
@@ -42,33 +34,33 @@ def test_ingest_reports_added_skipped_and_then_unchanged_files(cli_env, tmp_path
     folder.mkdir()
     (folder / "plan.md").write_text("# Plan\n\nThe launch is planned for March.")
     (folder / "drawing.svg").write_text("<svg></svg>")
-    first = rag("ingest", str(folder), env=cli_env)
+    first = rag_cli("ingest", str(folder), env=cli_env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped")
     assert "drawing.svg: unsupported format '.svg'" in first.stdout
     last = first.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"1 file, 1 chunk embedded in [\d.]+ s, [\d.,]+ chunks/s, fp32", last)
-    second = rag("ingest", str(folder), env=cli_env)
+    second = rag_cli("ingest", str(folder), env=cli_env)
     assert second.stdout.startswith("0 added, 0 updated, 0 removed, 1 unchanged, 1 skipped")
     assert re.search(r"\n1 file, 0 chunks embedded in [\d.]+ s$", second.stdout.strip())
 
 
 def test_invalid_settings_exit_2_naming_the_variable(cli_env) -> None:
-    done = rag("ask", "anything", env={**cli_env, "RAG_K": "0"})
+    done = rag_cli("ask", "anything", env={**cli_env, "RAG_K": "0"})
     assert done.returncode == 2
     assert "RAG_K" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_a_malformed_login_is_named_but_never_echoed(cli_env) -> None:
-    done = rag("ask", "anything", env={**cli_env, "RAG_AUTH": ":hunter2"})
+    done = rag_cli("ask", "anything", env={**cli_env, "RAG_AUTH": ":hunter2"})
     assert done.returncode == 2
     assert "RAG_AUTH" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
 
 
 def test_check_prints_each_sentence_verdict_and_exits_1_on_a_contradiction(cli_env) -> None:
-    done = rag("check", "Diplomats were meeting in Paris and Berlin.", env=cli_env)
+    done = rag_cli("check", "Diplomats were meeting in Paris and Berlin.", env=cli_env)
     assert done.returncode == 1, done.stderr
     assert "✗ contradicted" in done.stdout
     assert "diplomats meet in Ankara and Kyiv" in done.stdout
@@ -79,13 +71,13 @@ def test_check_reads_a_file_and_exits_0_when_nothing_is_contradicted(
 ) -> None:
     draft = tmp_path / "draft.md"
     draft.write_text("Reuters reported the outline on November 19, 2025.\n", encoding="utf-8")
-    done = rag("check", "--file", str(draft), env=cli_env)
+    done = rag_cli("check", "--file", str(draft), env=cli_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("1 supported, 0 contradicted, 0 not found, of 1 sentences.")
 
 
 def test_check_of_a_missing_file_says_so(cli_env, tmp_path: Path) -> None:
-    done = rag("check", "--file", str(tmp_path / "nope.md"), env=cli_env)
+    done = rag_cli("check", "--file", str(tmp_path / "nope.md"), env=cli_env)
     assert done.returncode == 2
     assert "cannot read" in done.stderr
 
@@ -98,21 +90,21 @@ def test_a_collection_is_made_by_ingesting_into_it_then_listed_asked_and_deleted
     (folder / "us-drafted-peace-framework.txt").write_text(
         "The supply contract was signed by Acme Ltd on 3 June 2024."
     )  # the default corpus has a file of this name too
-    made = rag("ingest", "--collection", "contracts", str(folder), env=cli_env)
+    made = rag_cli("ingest", "--collection", "contracts", str(folder), env=cli_env)
     assert made.returncode == 0, made.stderr
     assert f"made collection contracts (folder {folder})" in made.stderr
-    listed = rag("collections", env=cli_env).stdout.splitlines()
+    listed = rag_cli("collections", env=cli_env).stdout.splitlines()
     assert listed[1] == f"contracts: 1 chunk, {folder}"
-    asked = rag("ask", "--collection", "contracts", "Who signed the contract?", env=cli_env)
+    asked = rag_cli("ask", "--collection", "contracts", "Who signed the contract?", env=cli_env)
     assert 'us-drafted-peace-framework.txt: "The supply contract was signed' in asked.stdout
-    unknown = rag("ask", "--collection", "nope-nope", "Who?", env=cli_env)
+    unknown = rag_cli("ask", "--collection", "nope-nope", "Who?", env=cli_env)
     assert unknown.returncode == 2
     assert "no collection named 'nope-nope'" in unknown.stderr
-    refused = rag("collections", "delete", "contracts", env=cli_env)
+    refused = rag_cli("collections", "delete", "contracts", env=cli_env)
     assert refused.returncode == 2 and "--yes" in refused.stderr
-    gone = rag("collections", "delete", "contracts", "--yes", env=cli_env)
+    gone = rag_cli("collections", "delete", "contracts", "--yes", env=cli_env)
     assert gone.stdout == "deleted collection contracts\n"
-    assert "contracts" not in rag("collections", env=cli_env).stdout
+    assert "contracts" not in rag_cli("collections", env=cli_env).stdout
     assert (folder / "us-drafted-peace-framework.txt").exists()
 
 
@@ -130,15 +122,17 @@ def test_history_lists_and_exports_a_saved_conversation(cli_env, tmp_path: Path)
     answer = local.answer("What would Ukraine receive in exchange for ceding territory?")
     talk = local.history.start("ann", "rag", answer.question)
     local.history.add(talk.id, "ann", answer)
-    assert rag("history", env=cli_env).stdout == ""  # the anonymous user has none
-    listed = rag("history", "--user", "ann", env=cli_env).stdout
+    assert rag_cli("history", env=cli_env).stdout == ""  # the anonymous user has none
+    listed = rag_cli("history", "--user", "ann", env=cli_env).stdout
     assert talk.id in listed and answer.question in listed
-    markdown = rag("history", "--user", "ann", "export", talk.id, env=cli_env).stdout
+    markdown = rag_cli("history", "--user", "ann", "export", talk.id, env=cli_env).stdout
     assert markdown.startswith(f"# {answer.question}\n")
     assert answer.citations[0].quote in markdown
     data = json.loads(
-        rag("history", "--user", "ann", "export", talk.id, "--format", "json", env=cli_env).stdout
+        rag_cli(
+            "history", "--user", "ann", "export", talk.id, "--format", "json", env=cli_env
+        ).stdout
     )
     assert data["turns"][0]["text"] == answer.text
-    other = rag("history", "--user", "bob", "export", talk.id, env=cli_env)
+    other = rag_cli("history", "--user", "bob", "export", talk.id, env=cli_env)
     assert other.returncode == 2 and "no saved conversation" in other.stderr

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,9 +19,10 @@ from gradio_client import Client
 
 from benchmarks.load_chat import QUESTIONS, ask, close_client, new_client, start_app
 from rag import RAG
-from tests.conftest import ARTICLE
+from tests.conftest import ARTICLE, rag_cli
 
 pytestmark = pytest.mark.slow
+ZEBRA = "The zebra council meets on Thursdays in Lisbon."
 UNCHANGED = re.compile(r"\b0 added\b.*\b1 unchanged\b")
 """The ingest report of an app whose one corpus file is already indexed."""
 
@@ -102,19 +101,10 @@ def test_two_apps_started_at_once_on_one_index_leave_it_intact(
     assert shared.store.sources() == clean.store.sources()  # the same chunk ids, no strays
 
 
-ZEBRA = "The zebra council meets on Thursdays in Lisbon."
-
-
 def ingest_elsewhere(env: dict[str, str], *paths: Path) -> None:
     """``rag ingest`` in a process of its own, as a user runs it beside the chat."""
-    run = subprocess.run(
-        [sys.executable, "-m", "rag.serve.cli", "ingest", *map(str, paths)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    done = rag_cli("ingest", *map(str, paths), env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def sources_found(rag: RAG, question: str) -> list[str]:
