@@ -142,13 +142,15 @@ class Reading:
     similarity to the (whole) question, the ones it picked (index -> cosine similarity),
     the best similarity of any sentence to the question or a part of it, and, where a
     cross-encoder read them, each candidate's probability of answering (index ->
-    probability; the best over the question and its parts)."""
+    probability; the best over the question and its parts), and the :func:`second_hop`
+    sentence when there is one."""
 
     sentences: list[Sentence]
     cosines: np.ndarray
     picked: dict[int, float]
     best: float
     answering: dict[int, float] = field(default_factory=dict)
+    hop: int | None = None
 
     @property
     def confidence(self) -> float:
@@ -256,6 +258,8 @@ class ExtractiveAnswerer:
         score = reading.best if reading.sentences else None
         if isinstance(model, CrossEncoder) and reading.sentences:
             score = reading.confidence
+            if score < self.min_confidence and reading.hop is not None:
+                score = max(score, self._bridge_confidence(question, reading))
         elif model is not None and reading.sentences:
             # on the model's scale; with no usable sentence, no confidence at all
             score = (
@@ -286,7 +290,7 @@ class ExtractiveAnswerer:
         vectors = self._sentence_vectors(sentences)
         picked: dict[int, float] = {}
         answering: dict[int, float] = {}
-        best = -1.0
+        best, hop = -1.0, None
         cosines = vectors @ self._query_vector(question, context)
         for n, asked in enumerate([question, *question_parts(question)]):
             scores = cosines if n == 0 else vectors @ self._query_vector(asked, context)
@@ -304,7 +308,24 @@ class ExtractiveAnswerer:
                 hop = second_hop(question, sentences, scores, picked, passages, self.min_score)
                 if hop is not None:
                     picked[hop] = float(scores[hop])
-        return Reading(sentences, cosines, picked, best, answering)
+        return Reading(sentences, cosines, picked, best, answering, hop)
+
+    def _bridge_confidence(self, question: str, reading: Reading) -> float:
+        """P(answers) of the likeliest sentence and the second hop's read as one text: a
+        two-hop question ("When was the writer of Heroin born?") is answered by neither
+        alone ("It was written by Lou Reed." / "Lou Reed was born in 1942."), so neither
+        reaches the answer threshold, but the two together do."""
+        model = self._reading_model
+        assert model is not None and reading.hop is not None
+        if not reading.answering:
+            return 0.0
+        first = max(reading.answering, key=reading.answering.__getitem__)
+        if first == reading.hop:
+            return reading.confidence
+        sentences = reading.sentences
+        both = f"{sentences[first].text} {sentences[reading.hop].text}"
+        (probability,) = model.answers(question, [both], [preceding(sentences)[first]])
+        return float(probability)
 
     @property
     def _reading_model(self) -> CrossEncoder | None:
