@@ -106,20 +106,27 @@ def chat_round(url: str, conversations: int, turns: int, timeout: float) -> Resu
 
 
 def in_process(conversations: int, turns: int) -> Result:
-    """The same questions through ``RAG.answer`` here, one thread per core."""
+    """The same questions through ``RAG.answer`` here, one thread per core, each with the
+    earlier questions of its conversation as history, as the API is asked them (a
+    follow-up costs more than a first question: the conversation is read too)."""
     with tempfile.TemporaryDirectory(prefix="rag-inproc-") as folder:
         docs = Path(folder) / "docs"
         shutil.copytree(CORPUS, docs)
         rag = RAG(corpus_dir=docs, index_dir=Path(folder) / "index")
         rag.ingest(progress=False)
         rag.answer(QUESTIONS[0])  # models loaded, as the server's are
-        asked = [question(n, t) for t in range(turns) for n in range(conversations)]
+        asked = [
+            (question(n, t), [question(n, earlier) for earlier in range(t)])
+            for t in range(turns)
+            for n in range(conversations)
+        ]
         result = Result("in-process RAG.answer", len(asked))
         lock = threading.Lock()
 
-        def one(q: str) -> None:
+        def one(asking: tuple[str, list[str]]) -> None:
+            q, history = asking
             start = time.perf_counter()
-            answer = rag.answer(q)
+            answer = rag.answer(q, history=history)
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 result.latencies_ms.append(elapsed)
