@@ -148,3 +148,15 @@ def test_a_claim_the_sentence_says_nothing_about_is_not_supported(model: CrossEn
     (probs,) = model.support(["President Zelensky rejected the plan on television."], [ANSWER])
     assert probs[SUPPORTS] < model.card.support_threshold
     assert probs[NEUTRAL] + probs[CONTRADICTS] > probs[SUPPORTS]
+
+
+def test_two_sentences_answer_a_two_hop_question_together_better_than_alone(
+    model: CrossEncoder,
+) -> None:
+    """What the answerer's two-hop re-read rests on (``ExtractiveAnswerer._bridge_confidence``):
+    the bridge and the fact read as one text answer what neither answers alone."""
+    question = "When was the writer of the song Heroin born?"
+    bridge = "Heroin is a song by the Velvet Underground, written by Lou Reed."
+    fact = "Lewis Allan Reed was born on March 2, 1942, in Brooklyn."
+    alone_bridge, alone_fact, together = model.answers(question, [bridge, fact, f"{bridge} {fact}"])
+    assert together > max(alone_bridge, alone_fact) + 0.2
