@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag import RAG, Passage
-from rag.reading.crossencoder import CrossEncoder
+from rag.reading.crossencoder import Card, CrossEncoder
 from rag.reading.extractive import (
     CANDIDATES,
     MORE_SENTENCES,
@@ -179,3 +179,35 @@ def reading_ranker_top(rag: RAG, question: str, reading) -> int:
         ranker_inputs(question, reading.sentences, reading.cosines)
     )
     return int(np.argmax(chance))
+
+
+class BridgeReader(CrossEncoder):
+    """Plumbing around the real model (whose two-hop reading is tested in
+    tests/test_crossencoder.py): a sentence alone never answers; the bridge and the fact
+    read as one text do."""
+
+    def __init__(self) -> None:
+        card = Card(answer_threshold=0.17, support_threshold=0.4, contradict_threshold=0.5)
+        super().__init__(lambda arrays: np.zeros(0), card, path="")
+
+    def answers(self, question, sentences, contexts=None) -> np.ndarray:
+        return np.array([0.9 if "written by" in s and "born" in s else 0.05 for s in sentences])
+
+
+SONG = "Heroin is a song by the Velvet Underground, written by Lou Reed. It came out in 1967."
+SINGER = "Lou Reed was an American musician. Lou Reed was born on March 2, 1942, in Brooklyn."
+
+
+def test_a_two_hop_question_is_answered_from_the_bridge_and_the_hop_read_together(
+    default_rag: RAG,
+) -> None:
+    reader = ExtractiveAnswerer(default_rag.embeddings, abstention=BridgeReader())
+    passages = [
+        Passage("song", "heroin.txt", SONG, 0, len(SONG), 0.6),
+        Passage("singer", "reed.txt", SINGER, 0, len(SINGER), 0.5),
+    ]
+    answer = reader("When was the writer of the song Heroin born?", passages)
+    assert not answer.abstained
+    assert {c.source for c in answer.citations} == {"heroin.txt", "reed.txt"}
+    # with no second passage there is no hop, and no sentence alone answers
+    assert reader("When was the writer of the song Heroin born?", passages[:1]).abstained
