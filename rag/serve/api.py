@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.history import ANONYMOUS
 from rag.pipeline import RAG, IndexBusy
@@ -156,6 +157,46 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+class ApiGuard:
+    """API keys (on :data:`KEYED` paths) and body limits (on ``/v1``), as plain ASGI
+    middleware: every other request, the chat's and its event streams, goes straight to
+    the app (Starlette's ``@app.middleware("http")`` would pass each of them and each
+    streamed chunk through tasks and queues of its own)."""
+
+    def __init__(self, app: ASGIApp, keys: list[str], upload_limit: int) -> None:
+        self.app, self.keys, self.upload_limit = app, keys, upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(KEYED):
+            refused = self.refusal(Request(scope))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def refusal(self, request: Request) -> JSONResponse | None:
+        """The error response for a request without a valid key or with a body over its
+        limit (by its ``Content-Length``), or None to let it through."""
+        if self.keys and not self.authorised(request.headers.get("authorization", "")):
+            return _error(
+                401, "a valid API key is needed: Authorization: Bearer <key>", "invalid_api_key"
+            )
+        path = request.url.path
+        if path.startswith("/v1/"):
+            upload = request.method == "POST" and path == "/v1/documents"
+            limit = self.upload_limit if upload else MAX_JSON_BYTES
+            size = request.headers.get("content-length")
+            if size is not None and size.isdigit() and int(size) > limit:
+                return _error(413, f"request body over {limit:,} bytes", "request_too_large")
+        return None
+
+    def authorised(self, given: str) -> bool:
+        scheme, _, token = given.partition(" ")
+        return scheme.lower() == "bearer" and any(
+            secrets.compare_digest(token.strip().encode(), k.encode()) for k in self.keys
+        )
+
+
 def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
     """The API over ``rag``'s collection, its keys checked when ``RAG_API_KEYS`` is set
     (on :data:`KEYED` paths: ``/v1`` and ``/mcp``); ``lifespan`` as FastAPI takes it."""
@@ -165,7 +206,9 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    keys = rag.settings.api_key_list()
+    api.add_middleware(
+        ApiGuard, keys=rag.settings.api_key_list(), upload_limit=rag.settings.max_file_bytes
+    )
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -190,36 +233,6 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
     @api.exception_handler(IndexBusy)
     async def busy(_: Request, err: IndexBusy) -> JSONResponse:
         return _error(503, str(err), "index_busy")
-
-    @api.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        if keys and request.url.path.startswith(KEYED):
-            try:
-                authorised(request)
-            except ApiError as err:
-                return _error(err.status_code, str(err.detail), err.code)
-        if request.url.path.startswith("/v1/"):
-            limit = (
-                rag.settings.max_file_bytes
-                if request.method == "POST" and (request.url.path == "/v1/documents")
-                else MAX_JSON_BYTES
-            )
-            size = request.headers.get("content-length")
-            if size is not None and size.isdigit() and int(size) > limit:
-                return _error(413, f"request body over {limit:,} bytes", "request_too_large")
-        return await call_next(request)
-
-    def authorised(request: Request) -> None:
-        if not keys:
-            return
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not any(
-            secrets.compare_digest(token.strip().encode(), k.encode()) for k in keys
-        ):
-            raise ApiError(
-                401, "a valid API key is needed: Authorization: Bearer <key>", "invalid_api_key"
-            )
 
     def pick(name: str | None) -> RAG:
         """The collection a request names (None, or ``rag``: the default one)."""
