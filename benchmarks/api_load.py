@@ -6,32 +6,39 @@ through the Gradio chat, on one machine in one run.
 Starts a real ``python app.py`` (API and chat on one port) over corpus/ and runs, one
 after the other: ``--conversations`` users at once, each a thread with its own HTTP
 client asking ``--turns`` questions in turn through ``POST /v1/chat/completions`` (the
-messages grow with each turn, so later turns are follow-ups); the same through the chat's
-``/chat`` endpoint with ``gradio_client``; and the same questions answered by
-``RAG.answer`` in this process, over an index of its own, one thread per core (what the
-answerer sustains with no server in the way). Prints one Markdown row each: requests,
-errors, replies that cite, answers/s, p50 and p95 latency, p95/p50, and answers/s as a
-share of in-process.
+messages grow with each turn, so later turns are follow-ups); the same questions through
+the chat's ``/chat`` endpoint, once over Gradio's HTTP protocol with a plain HTTP client
+(as a browser's events reach the server) and once with ``gradio_client`` (as
+benchmarks/load_chat.py asks, the baseline of issue 20); and the same questions answered
+by ``RAG.answer`` in this process, over an index of its own, one thread per core (what
+the answerer sustains with no server in the way). Prints one Markdown row each:
+requests, errors, replies that cite, answers/s, p50 and p95 latency, p95/p50, answers/s
+as a share of in-process, and the CPU seconds the server and the clients (this process,
+on the same cores) spent.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx
+import psutil
 
-from benchmarks.load_chat import CORPUS, QUESTIONS, run_round, start_app
+from benchmarks.load_chat import CORPUS, QUESTIONS, gradio_call, is_answer, run_round, start_app
 from rag import RAG
 
 
@@ -45,6 +52,8 @@ class Result:
     errors: list[str] = field(default_factory=list)
     cited: int = 0
     wall_s: float = 0.0
+    server_cpu_s: float = float("nan")  # of the server process and its children
+    client_cpu_s: float = float("nan")  # of this process, which asks
 
     @property
     def throughput(self) -> float:
@@ -55,36 +64,64 @@ class Result:
         return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User and system CPU time of a process (and its descendants) so far."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *(proc.children(recursive=True) if children else ())]:
+        with suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def measured(run: Callable[[], Result], server_pid: int) -> Result:
+    """``run()`` with the CPU seconds it cost the server and this process (the clients,
+    on the same cores: what they take, the server cannot use)."""
+    here = os.getpid()
+    server_before, client_before = cpu_seconds(server_pid), cpu_seconds(here, children=False)
+    result = run()
+    result.server_cpu_s = cpu_seconds(server_pid) - server_before
+    result.client_cpu_s = cpu_seconds(here, children=False) - client_before  # not the server
+    return result
+
+
 def question(conversation: int, turn: int) -> str:
     return QUESTIONS[(conversation + turn) % len(QUESTIONS)]
 
 
-def api_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
-    """Each user a thread and an HTTP client, its messages growing turn by turn."""
-    result = Result("API /v1/chat/completions", conversations * turns)
+API = "API /v1/chat/completions"
+CHAT_HTTP = "chat /chat (Gradio HTTP)"
+
+Ask = Callable[[httpx.Client, int, int, list[tuple[str, str]]], tuple[str, bool]]
+"""One turn of one user: (client, user, turn, earlier (question, answer) pairs) ->
+(answer text, whether it cites)."""
+
+
+def users_round(
+    name: str, url: str, conversations: int, turns: int, timeout: float, ask: Ask
+) -> Result:
+    """Each user a thread and an HTTP client of its own, asking its turns one after the
+    other; a failed turn is counted and the conversation goes on."""
+    result = Result(name, conversations * turns)
     lock = threading.Lock()
 
     def user(number: int) -> None:
-        messages: list[dict] = []
+        earlier: list[tuple[str, str]] = []
         with httpx.Client(base_url=url, timeout=timeout) as client:
             for turn in range(turns):
-                messages.append({"role": "user", "content": question(number, turn)})
                 start = time.perf_counter()
                 try:
-                    reply = client.post(
-                        "v1/chat/completions", json={"model": "rag", "messages": messages}
-                    )
-                    reply.raise_for_status()
-                    message = reply.json()["choices"][0]["message"]
-                except Exception as err:  # counted, and the conversation goes on
+                    text, cited = ask(client, number, turn, earlier)
+                except Exception as err:
                     with lock:
                         result.errors.append(f"{number}/{turn}: {type(err).__name__}: {err}")
                     continue
                 elapsed = (time.perf_counter() - start) * 1000
-                messages.append({"role": "assistant", "content": message["content"]})
+                earlier.append((question(number, turn), text))
                 with lock:
                     result.latencies_ms.append(elapsed)
-                    result.cited += bool(message["citations"])
+                    result.cited += cited
 
     start = time.perf_counter()
     with ThreadPoolExecutor(conversations) as pool:
@@ -93,7 +130,33 @@ def api_round(url: str, conversations: int, turns: int, timeout: float) -> Resul
     return result
 
 
+def api_ask(client: httpx.Client, number: int, turn: int, earlier: list[tuple[str, str]]):
+    """``/v1/chat/completions`` with the conversation so far as its messages."""
+    messages = [
+        {"role": role, "content": content}
+        for pair in earlier
+        for role, content in zip(("user", "assistant"), pair, strict=True)
+    ]
+    messages.append({"role": "user", "content": question(number, turn)})
+    reply = client.post("v1/chat/completions", json={"model": "rag", "messages": messages})
+    reply.raise_for_status()
+    message = reply.json()["choices"][0]["message"]
+    return message["content"], bool(message["citations"])
+
+
+def chat_http_ask(client: httpx.Client, number: int, turn: int, earlier: list[tuple[str, str]]):
+    """The chat's ``/chat`` through Gradio's documented HTTP protocol (what a browser's
+    event costs the server, without ``gradio_client``'s polling threads on these cores),
+    one Gradio session per user as a browser's page has."""
+    reply = gradio_call(client, "chat", [question(number, turn)], session=f"conversation-{number}")
+    if not is_answer(reply):
+        raise ValueError(f"not an answer: {reply!r:.200}")
+    return reply[0]["content"], "[1]" in reply[0]["content"]
+
+
 def chat_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
+    """``/chat`` with ``gradio_client``, one client per user, as benchmarks/load_chat.py
+    asks by default (issue 20's baseline figures came from it)."""
     found = run_round(url, conversations, turns, request_timeout=timeout)
     return Result(
         "chat /chat (gradio_client)",
@@ -132,10 +195,11 @@ def in_process(conversations: int, turns: int) -> Result:
                 result.latencies_ms.append(elapsed)
                 result.cited += bool(answer.citations)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
             list(pool.map(one, asked))
         result.wall_s = time.perf_counter() - start
+        result.server_cpu_s = cpu_seconds(os.getpid()) - cpu  # the answerer's, no server
         return result
 
 
@@ -144,8 +208,13 @@ def row(result: Result, baseline: Result) -> str:
     share = result.throughput / baseline.throughput if baseline.throughput else float("nan")
     return (
         f"| {result.name} | {result.requests} | {len(result.errors)} | {result.cited} | "
-        f"{result.throughput:.1f} | {p50:.0f} | {p95:.0f} | {p95 / p50:.2f} | {share:.2f} |"
+        f"{result.throughput:.1f} | {p50:.0f} | {p95:.0f} | {p95 / p50:.2f} | {share:.2f} | "
+        f"{seconds(result.server_cpu_s)} | {seconds(result.client_cpu_s)} |"
     )
+
+
+def seconds(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
 
 
 def main() -> None:
@@ -156,19 +225,23 @@ def main() -> None:
     args = parser.parse_args()
     n, turns = args.conversations, args.turns
     with start_app() as app:
-        api = api_round(app.url, n, turns, args.timeout)
-        chat = chat_round(app.url, n, turns, args.timeout)
+        pid, url, timeout = app.process.pid, app.url, args.timeout
+        rounds = [
+            measured(lambda: users_round(API, url, n, turns, timeout, api_ask), pid),
+            measured(lambda: users_round(CHAT_HTTP, url, n, turns, timeout, chat_http_ask), pid),
+            measured(lambda: chat_round(url, n, turns, timeout), pid),
+        ]
     local = in_process(n, turns)
     print(f"{n} conversations x {turns} questions, {os.cpu_count()} cores\n")
     print(
         "| path | requests | errors | cited | answers/s | p50 (ms) | p95 (ms) | p95/p50 "
-        "| x in-process |"
+        "| x in-process | server CPU (s) | client CPU (s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for result in (local, api, chat):
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for result in (local, *rounds):
         print(row(result, local))
     print(f"\nin-process median {statistics.median(local.latencies_ms):.0f} ms an answer")
-    for result in (api, chat):
+    for result in rounds:
         for error in result.errors[:3]:
             print(f"{result.name} error: {error}")
 

@@ -1,11 +1,15 @@
 """Many concurrent chat conversations against a real `python app.py`, round after round.
 
     .venv/bin/python benchmarks/load_chat.py [--conversations 50] [--turns 3] [--rounds 3]
+        [--client gradio_client|http] [--app-dir CHECKOUT]
 
 Starts the app on a free loopback port with a temporary index over corpus/ (or
 ``--corpus``), waits until ``/chat`` answers, then runs ``--rounds`` rounds: each round
 opens ``--conversations`` conversations at once (a thread and a gradio_client.Client
-each) that ask ``--turns`` questions about the default article in turn. After each round
+each, or with ``--client http`` an HTTP client speaking Gradio's protocol, which leaves
+the cores to the server) that ask ``--turns`` questions about the default article in
+turn. ``--app-dir`` serves another checkout's app.py (a ``git worktree`` of an older
+commit) to measure it side by side with the same client. After each round
 it reads the resident memory of the server (with its children). Prints one Markdown row
 per round: requests, failures, replies citing a source (all questions are answerable, so
 a shortfall means error or abstention replies), wall time, throughput, p50/p95 latency,
@@ -19,6 +23,7 @@ tests/test_load.py and tests/test_restart.py use them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -26,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +40,13 @@ from typing import Any
 # gradio_client phones home unless this is "False", whatever its analytics_enabled says.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import httpx
 import psutil
 from gradio_client import Client
 
 REPO = Path(__file__).resolve().parents[1]
+CLIENTS = ("gradio_client", "http")
+"""How conversations reach ``/chat``: see :func:`chat_client`."""
 CORPUS = REPO / "corpus"
 HOST = "127.0.0.1"
 QUESTIONS = (Path(__file__).parent / "questions-answered.txt").read_text().splitlines()
@@ -86,6 +94,51 @@ def ask(client: Client, question: str, timeout: float) -> Any:
     except BaseException:
         job.cancel()
         raise
+
+
+def gradio_call(client: httpx.Client, endpoint: str, data: list, session: str) -> Any:
+    """``POST gradio_api/call/<endpoint>`` starts an event; its result is the ``complete``
+    event of ``GET gradio_api/call/<endpoint>/<event_id>`` (server-sent events).
+
+    ``session`` names the Gradio session: without one, each call is a new session, which
+    costs the server a copy of the whole page's configuration (~20 ms of its event loop,
+    measured with py-spy), a cost a browser pays once per page.
+    """
+    body = {"data": data, "session_hash": session}
+    started = client.post(f"gradio_api/call/{endpoint}", json=body)
+    started.raise_for_status()
+    url = f"gradio_api/call/{endpoint}/{started.json()['event_id']}"
+    with client.stream("GET", url) as events:
+        events.raise_for_status()
+        kind = ""
+        for line in events.iter_lines():
+            if line.startswith("event:"):
+                kind = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and kind in ("complete", "error"):
+                payload = line.removeprefix("data:").strip()
+                if kind == "error":
+                    raise RuntimeError(f"the event failed: {payload}")
+                return json.loads(payload)[0]
+    raise RuntimeError("the event's stream ended without a result")
+
+
+@contextmanager
+def chat_client(url: str, kind: str, number: int, timeout: float) -> Iterator[Callable[..., Any]]:
+    """``ask(question, timeout)`` for conversation ``number``: through ``gradio_client``
+    (a ``Client`` of its own) or, with ``kind="http"``, Gradio's HTTP protocol with one
+    ``httpx`` client and one Gradio session, as a browser's page asks. ``gradio_client``
+    polls every 50 ms per pending job from threads of its own: with 50 users on the
+    server's cores it takes more CPU than the server (issue 20's notes)."""
+    if kind == "http":
+        with httpx.Client(base_url=url, timeout=timeout) as http:
+            session = f"conversation-{number}-{os.getpid()}"
+            yield lambda question, _timeout: gradio_call(http, "chat", [question], session)
+        return
+    client = new_client(url, timeout=timeout)
+    try:
+        yield lambda question, timeout: ask(client, question, timeout)
+    finally:
+        close_client(client)
 
 
 def is_answer(reply: Any) -> bool:
@@ -160,12 +213,15 @@ class App:
         )
 
 
-def launch_app(env: Mapping[str, str], port: int, log_path: Path) -> subprocess.Popen:
-    """``python app.py`` from the repository root, stdout and stderr into ``log_path``."""
+def launch_app(
+    env: Mapping[str, str], port: int, log_path: Path, app_dir: Path = REPO
+) -> subprocess.Popen:
+    """``python app.py`` from ``app_dir`` (this repository, or a checkout of another commit
+    to measure it side by side), stdout and stderr into ``log_path``."""
     with log_path.open("w") as log:
         return subprocess.Popen(
             [sys.executable, "app.py"],
-            cwd=REPO,
+            cwd=app_dir,
             env={**env, "RAG_HOST": HOST, "RAG_PORT": str(port)},
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -202,6 +258,7 @@ def start_app(
     ready_timeout: float = READY_TIMEOUT,
     question: str = QUESTIONS[0],
     auth: tuple[str, str] | None = None,
+    app_dir: Path = REPO,
 ) -> Iterator[App]:
     """Run ``python app.py`` for the duration of the ``with`` block, then stop it.
 
@@ -211,6 +268,7 @@ def start_app(
     caller calls ``app.wait_until_serving()`` (to start several apps at the same time).
     Ready means ``/chat`` answered ``question``; that reply is ``app.first_reply``.
     With ``auth`` the app requires that login (``RAG_AUTH``) and the readiness check logs in.
+    ``app_dir`` is the checkout whose ``app.py`` runs (default this one).
     """
     base = dict(os.environ if env is None else env)
     with ExitStack() as stack:
@@ -230,7 +288,7 @@ def start_app(
         if auth is not None:
             base["RAG_AUTH"] = ":".join(auth)
         port = port or free_port()
-        process = launch_app(base, port, log_path)
+        process = launch_app(base, port, log_path, app_dir)
         stack.callback(stop_app, process)
         app = App(f"http://{HOST}:{port}/", process, log_path, Path(base["RAG_INDEX_DIR"]), auth)
         if wait:
@@ -286,39 +344,37 @@ def _conversation(
     request_timeout: float,
     deadline: float,
     tally: _Tally,
+    client: str,
 ) -> None:
     """One user: a client of its own asking ``turns`` questions one after the other."""
     done = 0
-    client = None
     try:
-        client = new_client(url, timeout=min(30.0, request_timeout))
-        for turn in range(turns):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            question = questions[(number + turn) % len(questions)]
-            start = time.perf_counter()
-            try:
-                reply = ask(client, question, min(request_timeout, remaining))
-            except Exception as err:
-                reply, problem = None, f"{type(err).__name__}: {err}"
-            else:
-                problem = "" if is_answer(reply) else f"not an answer: {reply!r:.200}"
-            elapsed = (time.perf_counter() - start) * 1000
-            done += 1
-            with tally.lock:
-                if problem:
-                    tally.errors.append(f"conversation {number} turn {turn}: {problem}")
+        with chat_client(url, client, number, min(30.0, request_timeout)) as ask_one:
+            for turn in range(turns):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                question = questions[(number + turn) % len(questions)]
+                start = time.perf_counter()
+                try:
+                    reply = ask_one(question, min(request_timeout, remaining))
+                except Exception as err:
+                    reply, problem = None, f"{type(err).__name__}: {err}"
                 else:
-                    tally.latencies_ms.append(elapsed)
-                    tally.cited += "[1]" in reply[0]["content"]
+                    problem = "" if is_answer(reply) else f"not an answer: {reply!r:.200}"
+                elapsed = (time.perf_counter() - start) * 1000
+                done += 1
+                with tally.lock:
+                    if problem:
+                        tally.errors.append(f"conversation {number} turn {turn}: {problem}")
+                    else:
+                        tally.latencies_ms.append(elapsed)
+                        tally.cited += "[1]" in reply[0]["content"]
     except Exception as err:  # the client could not even connect
         with tally.lock:
             tally.errors.append(f"conversation {number}: {type(err).__name__}: {err}")
             done += 1  # this message stands for the turn it was on
     finally:
-        if client is not None:
-            close_client(client)
         with tally.lock:
             tally.errors.extend(
                 f"conversation {number} turn {t}: not sent" for t in range(done, turns)
@@ -333,8 +389,10 @@ def run_round(
     questions: list[str] = QUESTIONS,
     request_timeout: float = REQUEST_TIMEOUT,
     deadline: float | None = None,
+    client: str = "gradio_client",
 ) -> RoundResult:
-    """``conversations`` users at once, each asking ``turns`` questions in sequence.
+    """``conversations`` users at once, each asking ``turns`` questions in sequence, each
+    through a ``client`` of :data:`CLIENTS`.
 
     Every request gives up after ``request_timeout`` s and no request starts after
     ``deadline`` (a ``time.monotonic()`` value; default: enough for every turn to time
@@ -347,7 +405,7 @@ def run_round(
     threads = [
         threading.Thread(
             target=_conversation,
-            args=(url, n, turns, questions, request_timeout, deadline, tally),
+            args=(url, n, turns, questions, request_timeout, deadline, tally, client),
             name=f"conversation-{n}",
             daemon=True,
         )
@@ -385,6 +443,7 @@ def run_load(
     request_timeout: float = REQUEST_TIMEOUT,
     deadline: float | None = None,
     on_round: Any = None,
+    client: str = "gradio_client",
 ) -> list[RoundResult]:
     """``rounds`` rounds against ``app``, each followed by a reading of the server's RSS.
 
@@ -400,6 +459,7 @@ def run_load(
             turns,
             request_timeout=request_timeout,
             deadline=deadline,
+            client=client,
         )
         time.sleep(1)  # let the server finish closing the sessions before reading RSS
         result.rss_mib = app.rss_mib()
@@ -438,6 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder to index")
     parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT)
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
+    parser.add_argument(
+        "--client", choices=CLIENTS, default="gradio_client", help="how users reach /chat"
+    )
+    parser.add_argument("--app-dir", type=Path, default=REPO, help="checkout whose app.py to serve")
     args = parser.parse_args(argv)
     deadline = time.monotonic() + args.deadline
 
@@ -447,11 +511,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {error}", file=sys.stderr)
 
     start = time.perf_counter()
-    with start_app(args.corpus, ready_timeout=min(READY_TIMEOUT, args.deadline)) as app:
+    ready = min(READY_TIMEOUT, args.deadline)
+    with start_app(args.corpus, ready_timeout=ready, app_dir=args.app_dir) as app:
         print(
             f"app.py served its first answer after {time.perf_counter() - start:.1f} s "
             f"(RSS {app.rss_mib():.1f} MiB); {args.conversations} conversations x "
-            f"{args.turns} turns per round\n",
+            f"{args.turns} turns per round, through {args.client}\n",
             flush=True,
         )
         print(TABLE_HEADER, flush=True)
@@ -463,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             request_timeout=args.request_timeout,
             deadline=deadline,
             on_round=report,
+            client=args.client,
         )
     failed = len(results) < args.rounds or any(r.failures for r in results)
     return 1 if failed else 0

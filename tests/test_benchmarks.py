@@ -59,9 +59,11 @@ def test_the_api_load_benchmark_sets_the_api_beside_in_process_answers() -> None
     assert [r[0] for r in rows] == [
         "| in-process RAG.answer",
         "| API /v1/chat/completions",
+        "| chat /chat (Gradio HTTP)",
         "| chat /chat (gradio_client)",
     ]
     assert all(r[2] == "0" and r[3] == "6" for r in rows)  # no errors, every answer cites
+    assert all(float(r[9]) > 0 for r in rows)  # the server's (or the answerer's) CPU seconds
 
 
 @pytest.mark.slow

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load_chat import TABLE_HEADER, App, run_load, run_round, start_app, table_row
+from benchmarks.load_chat import (
+    CLIENTS,
+    TABLE_HEADER,
+    App,
+    run_load,
+    run_round,
+    start_app,
+    table_row,
+)
 
 pytestmark = pytest.mark.slow
 CONVERSATIONS = 50
@@ -38,8 +46,9 @@ def app(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield running
 
 
-def test_50_concurrent_conversations_all_get_cited_answers(app: App) -> None:
-    result = run_round(app.url, CONVERSATIONS, TURNS)
+@pytest.mark.parametrize("client", CLIENTS)  # gradio_client's, and a browser's protocol
+def test_50_concurrent_conversations_all_get_cited_answers(app: App, client: str) -> None:
+    result = run_round(app.url, CONVERSATIONS, TURNS, client=client)
     result.rss_mib = app.rss_mib()
     print(f"\n{TABLE_HEADER}\n{table_row(1, result, None)}")
     assert result.errors == []
