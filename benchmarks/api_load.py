@@ -35,10 +35,17 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import httpx
 import psutil
 
-from benchmarks.load_chat import CORPUS, QUESTIONS, gradio_call, is_answer, run_round, start_app
+from benchmarks.load_chat import (
+    CORPUS,
+    QUESTIONS,
+    Connection,
+    gradio_call,
+    is_answer,
+    run_round,
+    start_app,
+)
 from rag import RAG
 
 
@@ -93,7 +100,7 @@ def question(conversation: int, turn: int) -> str:
 API = "API /v1/chat/completions"
 CHAT_HTTP = "chat /chat (Gradio HTTP)"
 
-Ask = Callable[[httpx.Client, int, int, list[tuple[str, str]]], tuple[str, bool]]
+Ask = Callable[[Connection, int, int, list[tuple[str, str]]], tuple[str, bool]]
 """One turn of one user: (client, user, turn, earlier (question, answer) pairs) ->
 (answer text, whether it cites)."""
 
@@ -101,14 +108,14 @@ Ask = Callable[[httpx.Client, int, int, list[tuple[str, str]]], tuple[str, bool]
 def users_round(
     name: str, url: str, conversations: int, turns: int, timeout: float, ask: Ask
 ) -> Result:
-    """Each user a thread and an HTTP client of its own, asking its turns one after the
+    """Each user a thread and an HTTP connection of its own, asking its turns one after the
     other; a failed turn is counted and the conversation goes on."""
     result = Result(name, conversations * turns)
     lock = threading.Lock()
 
     def user(number: int) -> None:
         earlier: list[tuple[str, str]] = []
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        with Connection(url, timeout) as client:
             for turn in range(turns):
                 start = time.perf_counter()
                 try:
@@ -130,7 +137,7 @@ def users_round(
     return result
 
 
-def api_ask(client: httpx.Client, number: int, turn: int, earlier: list[tuple[str, str]]):
+def api_ask(client: Connection, number: int, turn: int, earlier: list[tuple[str, str]]):
     """``/v1/chat/completions`` with the conversation so far as its messages."""
     messages = [
         {"role": role, "content": content}
@@ -138,13 +145,12 @@ def api_ask(client: httpx.Client, number: int, turn: int, earlier: list[tuple[st
         for role, content in zip(("user", "assistant"), pair, strict=True)
     ]
     messages.append({"role": "user", "content": question(number, turn)})
-    reply = client.post("v1/chat/completions", json={"model": "rag", "messages": messages})
-    reply.raise_for_status()
-    message = reply.json()["choices"][0]["message"]
+    reply = client.post("v1/chat/completions", {"model": "rag", "messages": messages})
+    message = reply["choices"][0]["message"]
     return message["content"], bool(message["citations"])
 
 
-def chat_http_ask(client: httpx.Client, number: int, turn: int, earlier: list[tuple[str, str]]):
+def chat_http_ask(client: Connection, number: int, turn: int, earlier: list[tuple[str, str]]):
     """The chat's ``/chat`` through Gradio's documented HTTP protocol (what a browser's
     event costs the server, without ``gradio_client``'s polling threads on these cores),
     one Gradio session per user as a browser's page has."""

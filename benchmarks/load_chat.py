@@ -23,6 +23,7 @@ tests/test_load.py and tests/test_restart.py use them.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -40,7 +42,6 @@ from typing import Any
 # gradio_client phones home unless this is "False", whatever its analytics_enabled says.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import httpx
 import psutil
 from gradio_client import Client
 
@@ -96,7 +97,39 @@ def ask(client: Client, question: str, timeout: float) -> Any:
         raise
 
 
-def gradio_call(client: httpx.Client, endpoint: str, data: list, session: str) -> Any:
+class Connection:
+    """One keep-alive HTTP/1.1 connection of the standard library, for load generators:
+    they share the cores with the server, and an ``httpx.Client`` costs ~20 ms of CPU to
+    create (its TLS context; measured: 50 users x 4 requests took 4.0-5.0 s of client
+    CPU through httpx, 0.1-0.3 s through this)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        where = urllib.parse.urlsplit(url)
+        self.http = http.client.HTTPConnection(where.hostname, where.port, timeout=timeout)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
+    def send(self, method: str, path: str, body: Any = None) -> http.client.HTTPResponse:
+        """The response to ``method path`` with ``body`` as JSON; an error status raises
+        (its body read, so the connection serves the next request)."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {} if data is None else {"Content-Type": "application/json"}
+        self.http.request(method, "/" + path.lstrip("/"), data, headers)
+        response = self.http.getresponse()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status} {response.read()[:300]!r}")
+        return response
+
+    def post(self, path: str, body: Any) -> Any:
+        """The JSON that ``POST path`` answers ``body`` with."""
+        return json.loads(self.send("POST", path, body).read())
+
+
+def gradio_call(connection: Connection, endpoint: str, data: list, session: str) -> Any:
     """``POST gradio_api/call/<endpoint>`` starts an event; its result is the ``complete``
     event of ``GET gradio_api/call/<endpoint>/<event_id>`` (server-sent events).
 
@@ -104,14 +137,14 @@ def gradio_call(client: httpx.Client, endpoint: str, data: list, session: str) -
     costs the server a copy of the whole page's configuration (~20 ms of its event loop,
     measured with py-spy), a cost a browser pays once per page.
     """
-    body = {"data": data, "session_hash": session}
-    started = client.post(f"gradio_api/call/{endpoint}", json=body)
-    started.raise_for_status()
-    url = f"gradio_api/call/{endpoint}/{started.json()['event_id']}"
-    with client.stream("GET", url) as events:
-        events.raise_for_status()
+    started = connection.post(
+        f"gradio_api/call/{endpoint}", {"data": data, "session_hash": session}
+    )
+    events = connection.send("GET", f"gradio_api/call/{endpoint}/{started['event_id']}")
+    try:
         kind = ""
-        for line in events.iter_lines():
+        for raw in iter(events.readline, b""):
+            line = raw.decode().rstrip("\r\n")
             if line.startswith("event:"):
                 kind = line.removeprefix("event:").strip()
             elif line.startswith("data:") and kind in ("complete", "error"):
@@ -119,20 +152,22 @@ def gradio_call(client: httpx.Client, endpoint: str, data: list, session: str) -
                 if kind == "error":
                     raise RuntimeError(f"the event failed: {payload}")
                 return json.loads(payload)[0]
-    raise RuntimeError("the event's stream ended without a result")
+        raise RuntimeError("the event's stream ended without a result")
+    finally:
+        events.read()  # to its end, so the connection can be used again
 
 
 @contextmanager
 def chat_client(url: str, kind: str, number: int, timeout: float) -> Iterator[Callable[..., Any]]:
     """``ask(question, timeout)`` for conversation ``number``: through ``gradio_client``
     (a ``Client`` of its own) or, with ``kind="http"``, Gradio's HTTP protocol with one
-    ``httpx`` client and one Gradio session, as a browser's page asks. ``gradio_client``
+    :class:`Connection` and one Gradio session, as a browser's page asks. ``gradio_client``
     polls every 50 ms per pending job from threads of its own: with 50 users on the
     server's cores it takes more CPU than the server (issue 20's notes)."""
     if kind == "http":
-        with httpx.Client(base_url=url, timeout=timeout) as http:
+        with Connection(url, timeout) as connection:
             session = f"conversation-{number}-{os.getpid()}"
-            yield lambda question, _timeout: gradio_call(http, "chat", [question], session)
+            yield lambda question, _timeout: gradio_call(connection, "chat", [question], session)
         return
     client = new_client(url, timeout=timeout)
     try:
