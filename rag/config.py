@@ -11,6 +11,7 @@ users configure the same thing the same way::
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -197,6 +198,15 @@ class Settings(BaseSettings):
     uploads: bool = Field(
         True, description="Let the web chat's users (and the API's) add and remove documents."
     )
+    answers_at_once: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Answers the HTTP API computes at once; the other requests wait their "
+        "turn in arrival order. Unset: one per CPU core (fairest and fastest measured on "
+        "the local answerer), 32 with a Chroma server or a served LLM, whose answers "
+        "mostly wait on the network.",
+    )
     api_keys: SecretStr | None = Field(
         None,
         description="Keys the HTTP API (`/v1/...`) requires as `Authorization: Bearer <key>`: "
@@ -228,6 +238,15 @@ class Settings(BaseSettings):
     def collections_dir(self) -> Path:
         """Where a collection made without a folder of its own keeps its documents."""
         return self.index_dir.parent / "collections"
+
+    @property
+    def answer_slots(self) -> int:
+        """``answers_at_once``, or its default for where the answers are computed."""
+        if self.answers_at_once is not None:
+            return self.answers_at_once
+        if self.chroma_host or self.llm.startswith(SERVED_LLMS):
+            return 32
+        return os.cpu_count() or 1
 
     @property
     def max_file_bytes(self) -> int:

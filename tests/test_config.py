@@ -92,3 +92,22 @@ def test_server_options_without_a_server_are_rejected(option: dict) -> None:
 def test_a_ca_file_without_https_is_rejected() -> None:
     with pytest.raises(ValueError, match="needs RAG_CHROMA_SSL=true"):
         Settings(chroma_host="db", chroma_ca_file="ca.pem")
+
+
+def test_the_api_answers_one_question_a_core_at_once_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert Settings().answer_slots == 6
+    assert Settings(answers_at_once=3).answer_slots == 3
+
+
+def test_answers_that_wait_on_the_network_get_more_slots() -> None:
+    assert Settings(chroma_host="db.example").answer_slots == 32
+    assert Settings(llm="ollama:llama3").answer_slots == 32
+    assert Settings(llm="ollama:llama3", answers_at_once=4).answer_slots == 4
+
+
+def test_answers_at_once_must_be_positive() -> None:
+    with pytest.raises(ValidationError, match="answers_at_once"):
+        Settings(answers_at_once=0)

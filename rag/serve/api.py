@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rag.history import ANONYMOUS
 from rag.pipeline import RAG, IndexBusy
 from rag.reading.answer import Answer
+from rag.serve.gate import Gate
 
 MAX_JSON_BYTES = 1 * 2**20
 """A JSON request larger than this is refused with 413 (a question is a few hundred bytes)."""
@@ -206,6 +207,7 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    gate = Gate(rag.settings.answer_slots)  # answers computed at once, the rest in turn
     api.add_middleware(
         ApiGuard, keys=rag.settings.api_key_list(), upload_limit=rag.settings.max_file_bytes
     )
@@ -311,7 +313,8 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
             "model": request.model,
         }
         if not request.stream:
-            answer = target.answer(question, history=history)
+            with gate:
+                answer = target.answer(question, history=history)
             return {
                 **reply,
                 "object": "chat.completion",
@@ -324,26 +327,32 @@ def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
                 ],
             }
         return StreamingResponse(
-            _events(target, question, history, reply), media_type="text/event-stream"
+            _events(target, question, history, reply, gate), media_type="text/event-stream"
         )
 
     @api.post("/v1/answer")
     def answer(request: AnswerRequest) -> AnswerOut:
         """A question (with the earlier questions of its conversation) -> the cited answer."""
-        return AnswerOut.of(pick(request.collection).answer(request.question, request.history))
+        target = pick(request.collection)
+        with gate:
+            return AnswerOut.of(target.answer(request.question, request.history))
 
     @api.post("/v1/search")
     def search(request: SearchRequest) -> list[PassageOut]:
         """The passages retrieval finds for the query, best first (dense and BM25 ranks
         fused), each with its cosine similarity as ``score``."""
-        found = pick(request.collection).retrieve(request.query, request.k)
+        target = pick(request.collection)
+        with gate:
+            found = target.retrieve(request.query, request.k)
         return [PassageOut(**p.record()) for p in found]
 
     @api.post("/v1/check")
     def check(request: CheckRequest) -> dict[str, Any]:
         """A text checked against the documents, sentence by sentence."""
+        target = pick(request.collection)
         try:
-            result = pick(request.collection).check(request.text)
+            with gate:
+                result = target.check(request.text)
         except ValueError as err:
             raise ApiError(413, str(err), "text_too_long") from None
         return {"sentences": [s.record() for s in result.sentences]}
@@ -440,9 +449,12 @@ def _extras(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _events(rag: RAG, question: str, history: list, reply: dict[str, Any]) -> Iterator[str]:
+def _events(
+    rag: RAG, question: str, history: list, reply: dict[str, Any], gate: Gate
+) -> Iterator[str]:
     """Server-sent events as OpenAI streams them: the text as it grows, then a last chunk
-    with ``finish_reason`` and the citations, then ``[DONE]``."""
+    with ``finish_reason`` and the citations, then ``[DONE]``; the answer is computed
+    inside ``gate`` (left when the client goes away, as the generator is closed)."""
 
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         chunk = {
@@ -457,11 +469,12 @@ def _events(rag: RAG, question: str, history: list, reply: dict[str, Any]) -> It
     sent = ""
     last: Answer | None = None
     try:
-        for last in rag.stream(question, history=history):
-            text = last.text
-            if text.startswith(sent) and len(text) > len(sent):
-                yield event({"content": text[len(sent) :]})
-                sent = text
+        with gate:
+            for last in rag.stream(question, history=history):
+                text = last.text
+                if text.startswith(sent) and len(text) > len(sent):
+                    yield event({"content": text[len(sent) :]})
+                    sent = text
     except Exception as err:  # the stream has begun: the error goes in it, as data
         failed = f"answering failed ({type(err).__name__})"
         body = {"error": {"message": failed, "type": "server_error", "code": "answer_failed"}}
