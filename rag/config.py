@@ -202,10 +202,10 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=1024,
-        description="Answers the HTTP API computes at once; the other requests wait their "
-        "turn in arrival order. Unset: one per CPU core (fairest and fastest measured on "
-        "the local answerer), 32 with a Chroma server or a served LLM, whose answers "
-        "mostly wait on the network.",
+        description="Answers (and checks) the server computes at once, the API's and the "
+        "chat's together; the others wait their turn in arrival order. Unset: one per CPU "
+        "core (fairest and fastest measured on the local answerer), 32 with a Chroma server "
+        "or a served LLM, whose answers mostly wait on the network.",
     )
     api_keys: SecretStr | None = Field(
         None,

@@ -94,3 +94,25 @@ def test_releasing_more_than_acquired_is_an_error() -> None:
 def test_a_gate_needs_a_slot() -> None:
     with pytest.raises(ValueError, match="at least one slot"):
         Gate(0)
+
+
+def test_each_step_of_a_stream_is_computed_inside_the_gate_and_none_held_between() -> None:
+    gate = Gate(1)
+    seen = []
+
+    def steps():
+        for n in range(3):
+            seen.append(gate.free)
+            yield n
+
+    for _ in gate.through(steps()):
+        assert gate.free == 1  # the consumer holds the item, not the slot
+    assert seen == [0, 0, 0]  # while a step is computed, it holds the slot
+
+
+def test_a_stream_dropped_half_way_keeps_no_slot() -> None:
+    gate = Gate(1)
+    stream = gate.through(iter(range(10)))
+    assert next(stream) == 0
+    del stream  # a closed page: the generator is never resumed
+    assert gate.free == 1

@@ -198,16 +198,18 @@ class ApiGuard:
         )
 
 
-def create_api(rag: RAG, lifespan: Any = None) -> FastAPI:
+def create_api(rag: RAG, lifespan: Any = None, gate: Gate | None = None) -> FastAPI:
     """The API over ``rag``'s collection, its keys checked when ``RAG_API_KEYS`` is set
-    (on :data:`KEYED` paths: ``/v1`` and ``/mcp``); ``lifespan`` as FastAPI takes it."""
+    (on :data:`KEYED` paths: ``/v1`` and ``/mcp``); ``lifespan`` as FastAPI takes it.
+    Answers are computed inside ``gate`` (default: one of ``RAG_ANSWERS_AT_ONCE`` slots,
+    the chat's own when served beside it)."""
     api = FastAPI(
         title="rag",
         summary="Answers from your documents, every claim with an exact, checkable quote.",
         version="0.1.0",
         lifespan=lifespan,
     )
-    gate = Gate(rag.settings.answer_slots)  # answers computed at once, the rest in turn
+    gate = gate or Gate(rag.settings.answer_slots)
     api.add_middleware(
         ApiGuard, keys=rag.settings.api_key_list(), upload_limit=rag.settings.max_file_bytes
     )
@@ -453,8 +455,8 @@ def _events(
     rag: RAG, question: str, history: list, reply: dict[str, Any], gate: Gate
 ) -> Iterator[str]:
     """Server-sent events as OpenAI streams them: the text as it grows, then a last chunk
-    with ``finish_reason`` and the citations, then ``[DONE]``; the answer is computed
-    inside ``gate`` (left when the client goes away, as the generator is closed)."""
+    with ``finish_reason`` and the citations, then ``[DONE]``; each step of the answer
+    is computed inside ``gate``."""
 
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         chunk = {
@@ -469,12 +471,11 @@ def _events(
     sent = ""
     last: Answer | None = None
     try:
-        with gate:
-            for last in rag.stream(question, history=history):
-                text = last.text
-                if text.startswith(sent) and len(text) > len(sent):
-                    yield event({"content": text[len(sent) :]})
-                    sent = text
+        for last in gate.through(rag.stream(question, history=history)):
+            text = last.text
+            if text.startswith(sent) and len(text) > len(sent):
+                yield event({"content": text[len(sent) :]})
+                sent = text
     except Exception as err:  # the stream has begun: the error goes in it, as data
         failed = f"answering failed ({type(err).__name__})"
         body = {"error": {"message": failed, "type": "server_error", "code": "answer_failed"}}

@@ -1,6 +1,7 @@
-"""How many answers the server computes at once, and in what order the rest wait.
+"""How many answers the server (the API and the chat together) computes at once, and in
+what order the rest wait.
 
-Fifty API users at once on two cores, each answer on a thread of its own, share the
+Fifty users at once on two cores, each answer on a thread of its own, share the
 interpreter unfairly: some answers wait three times as long as the median. Letting one
 answer a core run and the rest wait their turn in arrival order served as many a second
 and kept the slowest near the median (`docs/performance.md`, "The HTTP API under load").
@@ -10,7 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable, Iterator
 from types import TracebackType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Gate:
@@ -46,6 +51,25 @@ class Gate:
                 self._free += 1
             else:
                 raise RuntimeError("the gate was released more often than acquired")
+
+    def through(self, steps: Iterable[T]) -> Iterator[T]:
+        """``steps``' items, each computed inside the gate, which is left while the
+        consumer holds the item: a slow reader or a closed page never keeps a slot, and
+        the steps of streamed answers take turns."""
+        iterator = iter(steps)
+        while True:
+            with self:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+
+    @property
+    def free(self) -> int:
+        """How many slots are free now."""
+        with self._lock:
+            return self._free
 
     @property
     def waiting(self) -> int:

@@ -1,8 +1,10 @@
 """One server, one port: the HTTP API (:mod:`rag.serve.api`) at ``/v1/...`` and its
 docs at ``/docs``, the web chat mounted at ``/`` beside it, served by uvicorn.
 
-API requests are answered on uvicorn's thread pool, many at a time; the chat's events
-go through Gradio's queue, which runs :data:`CHAT_CONCURRENCY` of them at once.
+API requests are taken on uvicorn's thread pool, many at a time; the chat's events go
+through Gradio's queue, which runs :data:`CHAT_CONCURRENCY` of them at once. Both compute
+their answers inside one :class:`~rag.serve.gate.Gate` (``RAG_ANSWERS_AT_ONCE`` slots):
+the rest wait their turn in arrival order, so no answer starves behind the others.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi import FastAPI
 
 from rag.pipeline import RAG
 from rag.serve.api import create_api
+from rag.serve.gate import Gate
 from rag.serve.mcp import create_mcp
 from rag.serve.ui.app import SESSIONS_KEPT, build_demo
 from rag.serve.ui.assets import BLANK_GUARD_JS, CSS
@@ -85,9 +88,10 @@ def create_app(rag: RAG) -> FastAPI:
     tools = create_mcp(rag).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=True, json_response=True, host=rag.settings.host
     )
-    app = create_api(rag, lifespan=lambda _: tools.router.lifespan_context(tools))
+    gate = Gate(rag.settings.answer_slots)  # the API and the chat share the cores
+    app = create_api(rag, lifespan=lambda _: tools.router.lifespan_context(tools), gate=gate)
     app.router.routes.extend(tools.routes)  # before the chat's mount takes every other path
-    demo = build_demo(rag)
+    demo = build_demo(rag, gate)
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
     # Gradio keeps a copy of the page config per browser session (10,000 sessions by
     # default; about 40 KiB each, measured with tracemalloc); this bounds that memory.

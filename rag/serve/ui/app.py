@@ -10,6 +10,7 @@ import gradio as gr
 
 from rag.config import Settings
 from rag.pipeline import RAG
+from rag.serve.gate import Gate
 from rag.serve.ui.assets import BLANK_GUARD_JS, CSS
 from rag.serve.ui.chat import ChatColumn, wire_chat
 from rag.serve.ui.check import check_tab
@@ -24,13 +25,15 @@ log = logging.getLogger(__name__)
 SESSIONS_KEPT = 1000
 
 
-def build_demo(rag: RAG) -> gr.Blocks:
-    """The chat app for ``rag``.
+def build_demo(rag: RAG, gate: Gate | None = None) -> gr.Blocks:
+    """The chat app for ``rag``, its answers and checks computed inside ``gate``
+    (default: one of ``RAG_ANSWERS_AT_ONCE`` slots).
 
     Programs call ``/chat`` (``message`` -> list of messages), or ``/follow_up``
     (``message``, ``history`` of earlier questions), and get the text as it is; the page
     shows the same answers escaped, so document text never acts as markup.
     """
+    gate = gate or Gate(rag.settings.answer_slots)
     with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
         bar = Sidebar.build(rag)
         heading = gr.Markdown()
@@ -39,17 +42,17 @@ def build_demo(rag: RAG) -> gr.Blocks:
                 column = ChatColumn.build(has_documents=bool(rag.count()))
             with gr.Column(scale=2, min_width=320):
                 panel = SourcePanel.build(rag)
-        wire_chat(rag, column, panel, bar)
+        wire_chat(rag, column, panel, bar, gate)
         wire_sidebar(rag, bar, column.chatbot, column.answers, panel, demo)
         wire_feedback(rag, column, bar)
         with gr.Tab("Check a text"):
-            check_tab(rag)
+            check_tab(rag, gate)
         with gr.Tab("Documents") as tab:
             documents_tab(rag, tab, bar.collection)
         # At every page load: the index may have grown.
         demo.load(lambda: intro(rag), None, heading, **PRIVATE)
         bar.collection.change(lambda name: intro(rag, name), bar.collection, heading, **PRIVATE)
-        endpoints(rag)
+        endpoints(rag, gate)
     return demo
 
 
@@ -68,7 +71,7 @@ def intro(rag: RAG, collection: str | None = None) -> str:
     )
 
 
-def endpoints(rag: RAG) -> None:
+def endpoints(rag: RAG, gate: Gate) -> None:
     """The API for programs: plain text and data, no page markup."""
 
     def chat(message: str) -> list[dict]:
@@ -79,13 +82,16 @@ def endpoints(rag: RAG) -> None:
         """Answer a question that may lean on ``history``, the earlier questions (oldest
         first): as ``chat``, preceded by the rewritten question when it was rewritten."""
         try:
-            return reply_messages(rag.answer(str(message or ""), history=history or []))
+            with gate:
+                answer = rag.answer(str(message or ""), history=history or [])
+            return reply_messages(answer)
         except Exception as err:  # the chat must answer something, never show a traceback
             return [failure(message, err)]
 
     def check(text: str) -> list[dict]:
         """Check a text against the sources: each sentence's verdict, score and quotes."""
-        return check_record(rag.check(str(text or "")))
+        with gate:
+            return check_record(rag.check(str(text or "")))
 
     # Two endpoints, so that a raw HTTP call of /chat with one argument keeps working.
     gr.api(chat, api_name="chat")

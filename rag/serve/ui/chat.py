@@ -17,6 +17,7 @@ import gradio as gr
 
 from rag.pipeline import RAG
 from rag.reading.answer import Answer
+from rag.serve.gate import Gate
 from rag.serve.ui.assets import QUESTION_ID, SCROLL_JS
 from rag.serve.ui.conversations import Sidebar, user_of
 from rag.serve.ui.render import escape, failure, page_messages, page_questions
@@ -63,10 +64,10 @@ class ChatColumn:
         return cls(chatbot, box, gr.State(""), gr.State({}))
 
 
-def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel, bar: Sidebar) -> None:
-    """Asking (typed or an example) in the collection picked, streaming the answer,
-    saving it in the conversation, and opening an answer's sources in the panel when it
-    is clicked."""
+def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel, bar: Sidebar, gate: Gate) -> None:
+    """Asking (typed or an example) in the collection picked, streaming the answer (each
+    step computed inside ``gate``), saving it in the conversation, and opening an
+    answer's sources in the panel when it is clicked."""
 
     def respond(
         question: str,
@@ -87,7 +88,7 @@ def wire_chat(rag: RAG, column: ChatColumn, panel: SourcePanel, bar: Sidebar) ->
         yield shown, *kept, *panel.unchanged()
         answer = None
         try:
-            for answer in target.stream(question, history=earlier):
+            for answer in gate.through(target.stream(question, history=earlier)):
                 yield [*shown, *page_messages(answer)], *kept, *panel.unchanged()
         except Exception as err:
             yield [*shown, failure(question, err)], *kept, *panel.unchanged()

@@ -5,18 +5,21 @@ from __future__ import annotations
 import gradio as gr
 
 from rag.pipeline import RAG
+from rag.serve.gate import Gate
 from rag.serve.ui.documents import TRACK_TQDM
 from rag.serve.ui.render import check_html, escape
 from rag.serve.ui.sources import PRIVATE
 
 
-def check_tab(rag: RAG) -> None:
-    """Lay the tab's contents out where it is called and wire them."""
+def check_tab(rag: RAG, gate: Gate) -> None:
+    """Lay the tab's contents out where it is called and wire them; checks are computed
+    inside ``gate``, as answers are."""
 
     def check_text(text: str, progress: gr.Progress = TRACK_TQDM) -> str:
         """Verdicts on the pasted text, as HTML; the bar follows the sentences checked."""
         try:
-            result = rag.check(str(text or ""), lambda done, total: progress((done, total)))
+            with gate:
+                result = rag.check(str(text or ""), lambda done, total: progress((done, total)))
         except ValueError as err:
             return f"<p class='rag-hint'>{escape(str(err))}</p>"
         return check_html(result)
