@@ -160,6 +160,11 @@ def chat_http_ask(client: Connection, number: int, turn: int, earlier: list[tupl
     return reply[0]["content"], "[1]" in reply[0]["content"]
 
 
+def api_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
+    """Users through ``/v1/chat/completions``, their messages growing turn by turn."""
+    return users_round(API, url, conversations, turns, timeout, api_ask)
+
+
 def chat_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
     """``/chat`` with ``gradio_client``, one client per user, as benchmarks/load_chat.py
     asks by default (issue 20's baseline figures came from it)."""
@@ -233,7 +238,7 @@ def main() -> None:
     with start_app() as app:
         pid, url, timeout = app.process.pid, app.url, args.timeout
         rounds = [
-            measured(lambda: users_round(API, url, n, turns, timeout, api_ask), pid),
+            measured(lambda: api_round(url, n, turns, timeout), pid),
             measured(lambda: users_round(CHAT_HTTP, url, n, turns, timeout, chat_http_ask), pid),
             measured(lambda: chat_round(url, n, turns, timeout), pid),
         ]
