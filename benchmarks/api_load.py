@@ -41,8 +41,7 @@ from benchmarks.load_chat import (
     CORPUS,
     QUESTIONS,
     Connection,
-    gradio_call,
-    is_answer,
+    process_tree,
     run_round,
     start_app,
 )
@@ -73,9 +72,8 @@ class Result:
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
     """User and system CPU time of a process (and its descendants) so far."""
-    proc = psutil.Process(pid)
     total = 0.0
-    for p in [proc, *(proc.children(recursive=True) if children else ())]:
+    for p in process_tree(pid) if children else [psutil.Process(pid)]:
         with suppress(psutil.NoSuchProcess):
             times = p.cpu_times()
             total += times.user + times.system
@@ -97,38 +95,32 @@ def question(conversation: int, turn: int) -> str:
     return QUESTIONS[(conversation + turn) % len(QUESTIONS)]
 
 
-API = "API /v1/chat/completions"
-CHAT_HTTP = "chat /chat (Gradio HTTP)"
-
-Ask = Callable[[Connection, int, int, list[tuple[str, str]]], tuple[str, bool]]
-"""One turn of one user: (client, user, turn, earlier (question, answer) pairs) ->
-(answer text, whether it cites)."""
-
-
-def users_round(
-    name: str, url: str, conversations: int, turns: int, timeout: float, ask: Ask
-) -> Result:
-    """Each user a thread and an HTTP connection of its own, asking its turns one after the
-    other; a failed turn is counted and the conversation goes on."""
-    result = Result(name, conversations * turns)
+def api_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
+    """Each user a thread and an HTTP connection of its own, its messages growing turn by
+    turn; a failed turn is counted and the conversation goes on."""
+    result = Result("API /v1/chat/completions", conversations * turns)
     lock = threading.Lock()
 
     def user(number: int) -> None:
-        earlier: list[tuple[str, str]] = []
+        messages: list[dict] = []
         with Connection(url, timeout) as client:
             for turn in range(turns):
+                messages.append({"role": "user", "content": question(number, turn)})
                 start = time.perf_counter()
                 try:
-                    text, cited = ask(client, number, turn, earlier)
+                    reply = client.post(
+                        "v1/chat/completions", {"model": "rag", "messages": messages}
+                    )
+                    message = reply["choices"][0]["message"]
                 except Exception as err:
                     with lock:
                         result.errors.append(f"{number}/{turn}: {type(err).__name__}: {err}")
                     continue
                 elapsed = (time.perf_counter() - start) * 1000
-                earlier.append((question(number, turn), text))
+                messages.append({"role": "assistant", "content": message["content"]})
                 with lock:
                     result.latencies_ms.append(elapsed)
-                    result.cited += cited
+                    result.cited += bool(message["citations"])
 
     start = time.perf_counter()
     with ThreadPoolExecutor(conversations) as pool:
@@ -137,40 +129,16 @@ def users_round(
     return result
 
 
-def api_ask(client: Connection, number: int, turn: int, earlier: list[tuple[str, str]]):
-    """``/v1/chat/completions`` with the conversation so far as its messages."""
-    messages = [
-        {"role": role, "content": content}
-        for pair in earlier
-        for role, content in zip(("user", "assistant"), pair, strict=True)
-    ]
-    messages.append({"role": "user", "content": question(number, turn)})
-    reply = client.post("v1/chat/completions", {"model": "rag", "messages": messages})
-    message = reply["choices"][0]["message"]
-    return message["content"], bool(message["citations"])
-
-
-def chat_http_ask(client: Connection, number: int, turn: int, earlier: list[tuple[str, str]]):
-    """The chat's ``/chat`` through Gradio's documented HTTP protocol (what a browser's
-    event costs the server, without ``gradio_client``'s polling threads on these cores),
-    one Gradio session per user as a browser's page has."""
-    reply = gradio_call(client, "chat", [question(number, turn)], session=f"conversation-{number}")
-    if not is_answer(reply):
-        raise ValueError(f"not an answer: {reply!r:.200}")
-    return reply[0]["content"], "[1]" in reply[0]["content"]
-
-
-def api_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
-    """Users through ``/v1/chat/completions``, their messages growing turn by turn."""
-    return users_round(API, url, conversations, turns, timeout, api_ask)
-
-
-def chat_round(url: str, conversations: int, turns: int, timeout: float) -> Result:
-    """``/chat`` with ``gradio_client``, one client per user, as benchmarks/load_chat.py
-    asks by default (issue 20's baseline figures came from it)."""
-    found = run_round(url, conversations, turns, request_timeout=timeout)
+def chat_round(
+    url: str, conversations: int, turns: int, timeout: float, client: str = "gradio_client"
+) -> Result:
+    """``/chat`` as benchmarks/load_chat.py asks it: with ``gradio_client`` (issue 20's
+    baseline figures came from it) or ``client="http"``, Gradio's HTTP protocol with one
+    session per user, as a browser's page asks, without ``gradio_client``'s polling
+    threads on these cores. First questions only, one per turn."""
+    found = run_round(url, conversations, turns, request_timeout=timeout, client=client)
     return Result(
-        "chat /chat (gradio_client)",
+        f"chat /chat ({'Gradio HTTP' if client == 'http' else 'gradio_client'})",
         found.requests,
         found.latencies_ms,
         found.errors,
@@ -239,7 +207,7 @@ def main() -> None:
         pid, url, timeout = app.process.pid, app.url, args.timeout
         rounds = [
             measured(lambda: api_round(url, n, turns, timeout), pid),
-            measured(lambda: users_round(CHAT_HTTP, url, n, turns, timeout, chat_http_ask), pid),
+            measured(lambda: chat_round(url, n, turns, timeout, client="http"), pid),
             measured(lambda: chat_round(url, n, turns, timeout), pid),
         ]
     local = in_process(n, turns)

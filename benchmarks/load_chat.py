@@ -187,11 +187,16 @@ def is_answer(reply: Any) -> bool:
     )
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants (the app's model or OCR workers)."""
+    proc = psutil.Process(pid)
+    return [proc, *proc.children(recursive=True)]
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and all its descendants, in MiB."""
-    proc = psutil.Process(pid)
     total = 0
-    for p in [proc, *proc.children(recursive=True)]:
+    for p in process_tree(pid):
         with suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss
     return total / MIB
