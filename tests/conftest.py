@@ -352,3 +352,12 @@ def cli_env(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
         "RAG_INDEX_DIR": str(tmp_path / "cli-index"),
         "HF_HUB_OFFLINE": "1",
     }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Return once ``condition()`` holds; fail the test if it does not within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s")
+        time.sleep(0.005)

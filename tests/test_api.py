@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from openai import AuthenticationError, OpenAI
 
+from benchmarks.load_chat import Connection, gradio_call
 from rag import RAG
+from rag.serve.gate import Gate
 from rag.serve.server import create_app, running
-from tests.conftest import CORPUS, free_port, run_async
+from tests.conftest import CORPUS, free_port, run_async, wait_until
 
 IN_RETURN = "What would Ukraine receive in exchange for ceding territory?"
 GUARANTEES = "security guarantees"
@@ -264,3 +267,37 @@ def test_gradio_clients_chat_and_follow_up_still_answer(server: tuple[str, RAG])
     )
     assert follow[0]["metadata"]["title"].startswith("Follow-up")
     assert json.dumps(follow)  # plain data
+
+
+# --- many at once ---
+
+
+def test_the_api_and_the_chat_wait_their_turn_for_the_same_slots(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    docs = tmp_path_factory.mktemp("gated")
+    (docs / "a.txt").write_text("The ferry leaves at noon.")
+    rag = RAG(corpus_dir=docs, index_dir=docs.parent / "gated-index")
+    rag.ingest(progress=False)
+    gate, replies = Gate(1), {}
+    asked = "When does the ferry leave?"
+
+    def by_api() -> None:
+        replies["api"] = httpx.post(url + "v1/answer", json={"question": asked}, timeout=60)
+
+    def by_chat() -> None:
+        with Connection(url, 60) as connection:
+            replies["chat"] = gradio_call(connection, "chat", [asked], session="gated")
+
+    with running(create_app(rag, gate), "127.0.0.1", free_port()) as url:
+        gate.acquire()  # the one slot taken, as by a long answer
+        askers = [threading.Thread(target=by_api), threading.Thread(target=by_chat)]
+        for asker in askers:
+            asker.start()
+        wait_until(lambda: gate.waiting == 2, timeout=30)  # both queued at the same gate
+        assert replies == {}
+        gate.release()
+        for asker in askers:
+            asker.join(timeout=60)
+    assert "noon" in replies["api"].json()["text"]
+    assert "noon" in replies["chat"][0]["content"]

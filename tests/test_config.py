@@ -94,7 +94,7 @@ def test_a_ca_file_without_https_is_rejected() -> None:
         Settings(chroma_host="db", chroma_ca_file="ca.pem")
 
 
-def test_the_api_answers_one_question_a_core_at_once_by_default(
+def test_the_server_answers_one_question_a_core_at_once_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 6)

@@ -1,4 +1,4 @@
-"""The API's gate: a fixed number of answers at once, the rest let in as they came."""
+"""The server's gate: a fixed number of answers at once, the rest let in as they came."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ import time
 import pytest
 
 from rag.serve.gate import Gate
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.005)
+from tests.conftest import wait_until
 
 
 def test_no_more_than_its_slots_are_inside_at_once() -> None:

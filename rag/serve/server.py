@@ -82,13 +82,14 @@ def serve(rag: RAG | None = None) -> None:
     run(create_app(rag), s.host, s.port)
 
 
-def create_app(rag: RAG) -> FastAPI:
+def create_app(rag: RAG, gate: Gate | None = None) -> FastAPI:
     """The API, MCP over streamable HTTP at ``/mcp``, and the web chat mounted at ``/``
-    behind its login if set."""
+    behind its login if set; the API and the chat compute their answers inside one
+    ``gate`` (default: ``RAG_ANSWERS_AT_ONCE`` slots), as they share the cores."""
     tools = create_mcp(rag).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=True, json_response=True, host=rag.settings.host
     )
-    gate = Gate(rag.settings.answer_slots)  # the API and the chat share the cores
+    gate = gate or Gate(rag.settings.answer_slots)
     app = create_api(rag, lifespan=lambda _: tools.router.lifespan_context(tools), gate=gate)
     app.router.routes.extend(tools.routes)  # before the chat's mount takes every other path
     demo = build_demo(rag, gate)
