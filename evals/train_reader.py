@@ -39,6 +39,10 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
      them for an "unknown" answer. Short questions worded unlike their story, many of
      them yes/no ("Did Kyiv help write the plan?" is of this kind).
    A sentence that holds the answer but is not the gold one is left out (not a negative).
+   With ``--remove-answers`` (not in the shipped recipe yet, not yet measured): SQuAD's
+   and Disfl-QA's answer sentence with its answer dropped or made vague is one more
+   neutral (:func:`without_answer`), the on-topic sentence that does not say what was
+   asked, which is how the gold set's unanswerable questions fail.
 5. The packaged all-MiniLM-L6-v2 with a three-way head over its mean-pooled tokens; the
    word embeddings (and the bottom ``--frozen-layers``, none by default) stay as
    packaged, the rest is trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up
@@ -145,12 +149,65 @@ def overlap(question: str, sentence: str) -> int:
     return len(content_terms(question) & content_terms(sentence))
 
 
+VAGUE = {
+    "who": ("someone", "an official", "others", "one of them"),
+    "when": ("at one point", "at some time", "then", "earlier"),
+    "where": ("somewhere", "in one place", "there", "elsewhere"),
+    "number": ("several", "some", "a number of", "many"),
+    "other": ("something", "it", "that", "one of them"),
+}
+"""What stands in for a removed answer, by what the question asks for."""
+
+
+def asks_for(question: str) -> str:
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|number)", q):
+        return "number"
+    if re.search(r"\b(when|what year|what date|what day|what month|what century)\b", q):
+        return "when"
+    for word in ("who", "where"):
+        if re.search(rf"\b{word}(m|se)?\b", q):
+            return word
+    return "other"
+
+
+def without_answer(
+    question: str, sentence: str, start: int, end: int, rng: random.Random
+) -> str | None:
+    """The sentence with its answer (``sentence[start:end]``) removed or made vague: it
+    keeps every word the question shares with it and no longer says what was asked, the
+    on-topic sentence that does not answer ("would cede portions of territory" to "which
+    regions?"). Half the time the answer is dropped, half a vague phrase replaces it, so
+    neither a gap nor a word becomes the tell. None when the answer is the whole
+    sentence or is still in what is left."""
+    kind = asks_for(question)
+    phrase = "" if rng.random() < 0.5 else rng.choice(VAGUE[kind])
+    head = sentence[:start]
+    if kind in ("when", "where"):  # "reported on <date>" goes whole: "reported earlier"
+        head = re.sub(r"\b(on|in|at|during|since|by)\s*$", "", head)
+    left = " ".join(f"{head} {phrase} {sentence[end:]}".split())
+    left = re.sub(r"\s+([.,;:!?)])", r"\1", left)
+    answer = normalize(sentence[start:end])
+    if len(normalize(left).split()) < 4 or not answer or answer in normalize(left):
+        return None
+    return left[0].upper() + left[1:]
+
+
 def paragraph_pairs(
-    question: str, sents: list[str], gold: list[bool], rng: random.Random, source: str
+    question: str,
+    sents: list[str],
+    gold: list[bool],
+    rng: random.Random,
+    source: str,
+    removed: str | None = None,
 ) -> Iterator[Pair]:
+    """The gold sentence supports; the ``NEGATIVES`` others sharing most words with the
+    question are neutral, and so is ``removed``: the gold sentence without its answer."""
     before = ["", *sents[:-1]]
     for i in [i for i, g in enumerate(gold) if g][:1]:
         yield Pair(question, sents[i], before[i], ce.SUPPORTS, source)
+        if removed:
+            yield Pair(question, removed, before[i], ce.NEUTRAL, source)
     others = [i for i, g in enumerate(gold) if not g]
     rng.shuffle(others)  # ties in overlap broken at random
     others.sort(key=lambda i: -overlap(question, sents[i]))
@@ -190,7 +247,9 @@ def squad_eval_paragraphs() -> set[str]:
     return found
 
 
-def load_disfl(seed: int, rng: random.Random) -> tuple[dict[str, list[Pair]], dict[str, list]]:
+def load_disfl(
+    seed: int, rng: random.Random, remove_answers: bool = False
+) -> tuple[dict[str, list[Pair]], dict[str, list]]:
     raw = json.loads(fetch_package_file(*BIGBENCH, DISFL_QA).read_text(encoding="utf-8"))
     asked_by_eval = squad_eval_paragraphs()
     pairs: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
@@ -206,14 +265,20 @@ def load_disfl(seed: int, rng: random.Random) -> tuple[dict[str, list[Pair]], di
         if target != "unknown" and not any(gold):
             continue  # the answer was cut by a sentence boundary
         split = split_of(paragraph, seed)
-        pairs[split] += paragraph_pairs(question, sents, gold, rng, "disfl")
+        removed = None
+        if remove_answers and any(gold):
+            sentence, answer = sents[gold.index(True)], detokenize(target)
+            at = sentence.lower().find(answer.lower())
+            if at >= 0:
+                removed = without_answer(question, sentence, at, at + len(answer), rng)
+        pairs[split] += paragraph_pairs(question, sents, gold, rng, "disfl", removed)
         before = ("", *sents[:-1])
         questions[split].append(Question(question, tuple(sents), before, tuple(gold), "disfl"))
     return pairs, questions
 
 
 def load_squad(
-    seed: int, rng: random.Random, limit: int
+    seed: int, rng: random.Random, limit: int, remove_answers: bool = False
 ) -> tuple[dict[str, list[Pair]], dict[str, list]]:
     raw = json.loads(fetch_package_file(*SQUAD_TRAIN).read_text(encoding="utf-8"))["data"]
     found: dict[str, list[tuple[Pair, ...]]] = {"train": [], "dev": [], "test": []}
@@ -234,8 +299,14 @@ def load_squad(
                     continue
                 kept = [s for s, k in zip(sents, keep, strict=True) if k]
                 marks = [g for g, k in zip(gold, keep, strict=True) if k]
+                removed = None
+                if remove_answers:
+                    s, _, sentence = spans[gold.index(True)]
+                    start = at - s
+                    end = start + len(answer["text"])
+                    removed = without_answer(qa["question"], sentence, start, end, rng)
                 found[split].append(
-                    tuple(paragraph_pairs(qa["question"], kept, marks, rng, "squad"))
+                    tuple(paragraph_pairs(qa["question"], kept, marks, rng, "squad", removed))
                 )
                 before = ("", *sents[:-1])
                 questions[split].append(
@@ -511,6 +582,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frozen-layers", type=int, default=ce.FROZEN_LAYERS, help="bottom layers kept"
     )
+    parser.add_argument(
+        "--remove-answers",
+        action="store_true",
+        help="also the answer sentence of SQuAD and Disfl-QA with its answer removed, as neutral",
+    )
     parser.add_argument("--minutes", type=float, default=100.0, help="training time budget")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument(
@@ -537,8 +613,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     started = time.perf_counter()
     vitaminc = load_vitaminc(args.seed)
-    disfl, disfl_q = load_disfl(args.seed, rng)
-    squad, squad_q = load_squad(args.seed, rng, args.squad)
+    disfl, disfl_q = load_disfl(args.seed, rng, args.remove_answers)
+    squad, squad_q = load_squad(args.seed, rng, args.squad, args.remove_answers)
     coqa, coqa_q = load_coqa(args.seed, rng, args.coqa)
     rng.shuffle(vitaminc["train"])
     vitaminc["train"] = vitaminc["train"][: args.vitaminc]
@@ -593,7 +669,9 @@ def main(argv: list[str] | None = None) -> int:
         trained_on=(
             f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
             f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
-            f" --precision {args.precision}" + (f" --sample {args.sample}" if args.sample else "")
+            f" --precision {args.precision}"
+            + (" --remove-answers" if args.remove_answers else "")
+            + (f" --sample {args.sample}" if args.sample else "")
         ),
         figures=figures,
     )

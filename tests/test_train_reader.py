@@ -56,6 +56,36 @@ def test_a_paragraph_gives_its_answer_sentence_and_the_closest_others_as_neutral
     assert all(p.context == sentences[sentences.index(p.second) - 1] for p in pairs[1:])
 
 
+def test_the_answer_sentence_without_its_answer_is_an_on_topic_neutral() -> None:
+    tr = train_reader()
+    sentence = "Reuters reported the outline on November 19, 2025, in a long story."
+    start = sentence.index("November")
+    end = start + len("November 19, 2025")
+    question = "When did Reuters report the outline?"
+    for seed in range(20):
+        left = tr.without_answer(question, sentence, start, end, random.Random(seed))
+        assert left and "November" not in left and "2025" not in left
+        assert left.startswith("Reuters reported the outline")  # the shared words stay
+        assert " on," not in left  # a vague phrase takes the place of "on <date>" whole
+    pairs = list(
+        tr.paragraph_pairs(
+            question, [sentence, "Rain."], [True, False], random.Random(0), "t", left
+        )
+    )
+    assert [(p.second, p.label) for p in pairs[:2]] == [
+        (sentence, ce.SUPPORTS),
+        (left, ce.NEUTRAL),
+    ]
+
+
+def test_an_answer_that_is_the_whole_sentence_or_repeated_gives_no_negative() -> None:
+    tr = train_reader()
+    rng = random.Random(0)
+    assert tr.without_answer("Who?", "Reuters.", 0, 7, rng) is None
+    repeated = "Reuters said so, and Reuters said it again today."
+    assert tr.without_answer("Who said so?", repeated, 0, 7, rng) is None
+
+
 def test_an_unanswerable_question_gives_only_neutral_pairs() -> None:
     tr = train_reader()
     pairs = list(
