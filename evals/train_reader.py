@@ -80,6 +80,7 @@ from rag.evaluation.metrics import auc, normalize
 from rag.index.embed import SentenceEmbeddings
 from rag.index.precision import Precision, autocast, resolve
 from rag.reading import crossencoder as ce
+from rag.reading.abstain import expected_kind
 from rag.reading.judge import content_terms
 
 PRECISION: Precision = "bf16"
@@ -150,25 +151,14 @@ def overlap(question: str, sentence: str) -> int:
 
 
 VAGUE = {
-    "who": ("someone", "an official", "others", "one of them"),
-    "when": ("at one point", "at some time", "then", "earlier"),
-    "where": ("somewhere", "in one place", "there", "elsewhere"),
     "number": ("several", "some", "a number of", "many"),
-    "other": ("something", "it", "that", "one of them"),
+    "date": ("at one point", "at some time", "then", "earlier"),
+    "name": ("someone", "an official", "others", "one of them"),
+    "place": ("somewhere", "in one place", "there", "elsewhere"),
+    None: ("something", "it", "that", "one of them"),
 }
-"""What stands in for a removed answer, by what the question asks for."""
-
-
-def asks_for(question: str) -> str:
-    q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|number)", q):
-        return "number"
-    if re.search(r"\b(when|what year|what date|what day|what month|what century)\b", q):
-        return "when"
-    for word in ("who", "where"):
-        if re.search(rf"\b{word}(m|se)?\b", q):
-            return word
-    return "other"
+"""What stands in for a removed answer, by the kind of answer the question asks for
+(:func:`rag.reading.abstain.expected_kind`, with "where" a place rather than a name)."""
 
 
 def without_answer(
@@ -180,10 +170,12 @@ def without_answer(
     regions?"). Half the time the answer is dropped, half a vague phrase replaces it, so
     neither a gap nor a word becomes the tell. None when the answer is the whole
     sentence or is still in what is left."""
-    kind = asks_for(question)
+    kind = expected_kind(question)
+    if kind == "name" and re.search(r"\bwhere\b", question, re.IGNORECASE):
+        kind = "place"
     phrase = "" if rng.random() < 0.5 else rng.choice(VAGUE[kind])
     head = sentence[:start]
-    if kind in ("when", "where"):  # "reported on <date>" goes whole: "reported earlier"
+    if kind in ("date", "place"):  # "reported on <date>" goes whole: "reported earlier"
         head = re.sub(r"\b(on|in|at|during|since|by)\s*$", "", head)
     left = " ".join(f"{head} {phrase} {sentence[end:]}".split())
     left = re.sub(r"\s+([.,;:!?)])", r"\1", left)
