@@ -624,6 +624,9 @@ def main(argv: list[str] | None = None) -> int:
     model = ce.torch_model(weights=None)
     run = train(model, pairs, rng, args.minutes, args.lr, args.frozen_layers)
     print(f"\n# Training\n{json.dumps(run)}")
+    # The weights land before the held-out scoring (minutes more), so an interrupted run keeps them.
+    args.out.mkdir(parents=True, exist_ok=True)
+    ce.save_trained(model, args.out / ce.WEIGHTS.name, args.frozen_layers)
 
     dev = [p for data in sets.values() for p in data["dev"]]
     dev_logits = pair_logits(model, dev)
@@ -667,8 +670,6 @@ def main(argv: list[str] | None = None) -> int:
         ),
         figures=figures,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    ce.save_trained(model, args.out / ce.WEIGHTS.name, args.frozen_layers)
     (args.out / ce.CARD.name).write_text(json.dumps(asdict(card), indent=2) + "\n")
     print(f"\n# Held-out figures (test splits)\n{json.dumps(figures, indent=2)}")
     size = (args.out / ce.WEIGHTS.name).stat().st_size / 2**20
