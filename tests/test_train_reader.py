@@ -112,3 +112,21 @@ def test_the_training_script_runs_end_to_end_on_a_small_sample(tmp_path: Path) -
     assert {"vitaminc_pairs_test", "disfl_questions_test"} <= set(card["figures"])
     model = ce.torch_model(weights=tmp_path / "crossencoder.npz")  # it loads
     assert model.head.weight.shape == (3, 384)
+
+
+@pytest.mark.slow
+def test_the_weights_are_written_before_the_held_out_scoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed while scoring (minutes after its last training step) keeps its model."""
+    tr = train_reader()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tr, "pair_logits", killed)
+    with pytest.raises(KeyboardInterrupt):
+        tr.main(["--sample", "16", "--squad", "50", "--out", str(tmp_path)])
+    assert not (tmp_path / ce.CARD.name).exists()  # it did stop before the card
+    model = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name)
+    assert model.head.weight.shape == (3, 384)
