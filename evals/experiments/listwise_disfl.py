@@ -1,0 +1,154 @@
+"""Experiment (stop 36): fine-tune the shipped reading model listwise on question groups,
+so that "no sentence of this paragraph answers" is learned as such.
+
+The shipped model (evals/train_reader.py) learns pairs: each sentence alone is "answers"
+or "says nothing". Its question-level abstention (the best sentence's P(answers)) then
+separates Disfl-QA's on-topic unanswerable questions poorly (test AUC 0.59). Here each
+training example is one question with its paragraph's sentences plus a "none of them"
+option (a learned bias); the loss is the cross-entropy of a softmax over the sentences'
+answer log-odds (supports minus neutral logit) and that option, the target being the gold
+sentence or "none". Questions: Disfl-QA train (unanswerable ones included) and SQuAD v1.1
+train (the training script's loaders, seed and splits; SQuAD eval paragraphs excluded).
+
+    .venv/bin/python evals/experiments/listwise_disfl.py --out /tmp/listwise   # ~30-60 min
+
+Prints the Disfl-QA, SQuAD and CoQA question-level test figures and VitaminC 3-way test
+accuracy, before and after, and writes the weights to --out (never into rag/reading).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).parents[2]
+sys.path.insert(0, str(REPO))
+spec = importlib.util.spec_from_file_location("train_reader", REPO / "evals" / "train_reader.py")
+tr = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = tr
+spec.loader.exec_module(tr)
+
+from rag.index.embed import SentenceEmbeddings  # noqa: E402
+from rag.index.precision import resolve  # noqa: E402
+from rag.reading import crossencoder as ce  # noqa: E402
+
+GROUP = 8
+"""Sentences per question at most: the gold one and the closest others by shared words."""
+
+
+def group(q: tr.Question, rng: random.Random) -> tuple[list[int], int]:
+    """Sentence indices to read and the target's position (len: "none")."""
+    gold = [i for i, g in enumerate(q.gold) if g]
+    others = sorted(
+        (i for i in range(len(q.sentences)) if not q.gold[i]),
+        key=lambda i: (-tr.overlap(q.question, q.sentences[i]), rng.random()),
+    )
+    chosen = (gold[:1] + others)[:GROUP]
+    rng.shuffle(chosen)
+    return chosen, chosen.index(gold[0]) if gold else len(chosen)
+
+
+def figures(model, questions, vitaminc, temperature: float) -> dict:
+    out = {}
+    for name, qs in questions.items():
+        scores = tr.question_scores(model, qs, temperature)
+        t = tr.answer_threshold(scores, qs) if name == "disfl" else 0.5
+        out[name] = tr.abstention_figures(scores, qs, t)
+    logits = tr.pair_logits(model, vitaminc)
+    labels = np.array([p.label for p in vitaminc])
+    out["vitaminc_argmax_accuracy"] = round(float((logits.argmax(1) == labels).mean()), 4)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--squad", type=int, default=2000, help="SQuAD train questions")
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--per-step", type=int, default=4, help="questions per step")
+    parser.add_argument("--minutes", type=float, default=45.0)
+    parser.add_argument("--sample", type=int, default=0, help="smoke run: N questions each")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    tr.PRECISION = resolve("auto", SentenceEmbeddings().probe)  # fp32 on a CPU without bf16
+    print(f"forward passes in {tr.PRECISION}", file=sys.stderr)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    _, disfl_q = tr.load_disfl(args.seed, rng)
+    _, squad_q = tr.load_squad(args.seed, rng, args.squad)
+    vitaminc = tr.load_vitaminc(args.seed)["test"][:2000]
+    train = disfl_q["train"] + squad_q["train"]
+    tests = {"disfl": disfl_q["test"], "squad": squad_q["test"]}
+    if args.sample:
+        train = train[: args.sample]
+        tests = {k: v[: args.sample // 4] for k, v in tests.items()}
+        vitaminc = vitaminc[: args.sample // 4]
+    rng.shuffle(train)
+    card = ce.Card.load()
+    model = ce.torch_model()
+    print("# before\n" + json.dumps(figures(model, tests, vitaminc, card.temperature)), flush=True)
+
+    none = torch.nn.Parameter(torch.zeros(()))
+    params = [p for n, p in model.named_parameters() if not ce.frozen(n, 0)]
+    for n, p in model.named_parameters():
+        p.requires_grad = not ce.frozen(n, 0)
+    optimizer = torch.optim.AdamW([*params, none], lr=args.lr, weight_decay=0.01)
+    model.train()
+    started, losses = time.perf_counter(), []
+    steps = range(0, len(train), args.per_step)
+    for step, n in enumerate(steps, start=1):
+        firsts, seconds, contexts, spans, targets = [], [], [], [], []
+        for q in train[n : n + args.per_step]:
+            chosen, target = group(q, rng)
+            spans.append((len(firsts), len(chosen)))
+            targets.append(target)
+            firsts += [q.question] * len(chosen)
+            seconds += [q.sentences[i] for i in chosen]
+            contexts += [q.contexts[i] for i in chosen]
+        encoded = ce.batch_arrays(ce.pairs_ids(firsts, seconds, contexts))
+        with tr.autocast(tr.PRECISION):
+            logits = model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).float()
+        odds = logits[:, ce.SUPPORTS] - logits[:, ce.NEUTRAL]
+        loss = torch.stack(
+            [
+                torch.nn.functional.cross_entropy(
+                    torch.cat([odds[a : a + k], none.view(1)]).view(1, -1), torch.tensor([t])
+                )
+                for (a, k), t in zip(spans, targets, strict=True)
+            ]
+        ).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        elapsed = time.perf_counter() - started
+        if step % 50 == 0:
+            print(
+                f"step {step}/{len(steps)} loss {np.mean(losses[-50:]):.4f} none {none.item():.2f}"
+                f" {len(firsts) * step / elapsed:.1f} pairs/s {elapsed / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
+        if elapsed > args.minutes * 60:
+            print(f"stopped at the time budget after {step} steps", file=sys.stderr)
+            break
+    model.eval()
+    args.out.mkdir(parents=True, exist_ok=True)
+    ce.save_trained(model, args.out / ce.WEIGHTS.name, 0)
+    print(f"# trained {time.perf_counter() - started:.0f} s", flush=True)
+    print("# after\n" + json.dumps(figures(model, tests, vitaminc, card.temperature)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
