@@ -54,3 +54,39 @@ def test_the_cross_encoder_experiment_trains_and_reports_its_figures() -> None:
     figures += [v for split in results["gold_set"].values() for v in split.values()]
     assert len(figures) == 6
     assert all(0.0 <= f <= 1.0 for f in figures)
+
+
+LISTWISE = REPO / "evals" / "experiments" / "listwise_disfl.py"
+
+
+def listwise_module():
+    spec = importlib.util.spec_from_file_location("listwise_disfl", LISTWISE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_listwise_group_holds_the_gold_sentence_and_targets_it() -> None:
+    lw = listwise_module()
+    sentences = tuple(f"Sentence {i} about Alpha." if i % 2 else f"Rain {i}." for i in range(12))
+    gold = tuple(i == 5 for i in range(12))
+    q = lw.tr.Question("What about Alpha?", sentences, ("",) * 12, gold, "disfl")
+    chosen, target = lw.group(q, random.Random(0))
+    assert len(chosen) == lw.GROUP and chosen[target] == 5
+    # the others: every sentence sharing the question's words, then the rest
+    assert {1, 3, 7, 9, 11} < set(chosen)
+
+
+def test_an_unanswerable_question_targets_the_none_option() -> None:
+    lw = listwise_module()
+    q = lw.tr.Question("Who?", ("A.", "B.", "C."), ("", "A.", "B."), (False,) * 3, "disfl")
+    chosen, target = lw.group(q, random.Random(0))
+    assert sorted(chosen) == [0, 1, 2] and target == len(chosen)
+
+
+@pytest.mark.slow
+def test_the_listwise_experiment_trains_and_reports_before_and_after(tmp_path) -> None:
+    out = run_script(str(LISTWISE), "--sample", "8", "--squad", "40", "--out", str(tmp_path))
+    before, after = (json.loads(line) for line in out.splitlines() if line.startswith("{"))
+    assert before.keys() == after.keys() == {"disfl", "squad", "vitaminc_argmax_accuracy"}
+    assert (tmp_path / "crossencoder.npz").exists()
