@@ -1,12 +1,11 @@
 """The experiments in evals/experiments run from a checkout and measure what they say."""
 
-import importlib.util
 import json
 import random
 
 import pytest
 
-from tests.conftest import REPO, run_script
+from tests.conftest import REPO, load_script, run_script
 
 SCRIPT = REPO / "evals" / "experiments" / "cross_encoder.py"
 
@@ -30,10 +29,7 @@ ARTICLE = {
 
 
 def cross_encoder_module():
-    spec = importlib.util.spec_from_file_location("cross_encoder", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_cross_encoder_pairs_a_question_with_its_answer_and_five_sentences_without() -> None:
@@ -60,10 +56,7 @@ LISTWISE = REPO / "evals" / "experiments" / "listwise_disfl.py"
 
 
 def listwise_module():
-    spec = importlib.util.spec_from_file_location("listwise_disfl", LISTWISE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(LISTWISE)
 
 
 def test_a_listwise_group_holds_the_gold_sentence_and_targets_it() -> None:

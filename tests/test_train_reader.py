@@ -3,27 +3,21 @@ command that made rag/reading/crossencoder.npz cannot rot)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.reading import crossencoder as ce
-from tests.conftest import REPO, run_script
+from tests.conftest import REPO, load_script, run_script
 
 SCRIPT = REPO / "evals" / "train_reader.py"
 
 
 def train_reader():
-    spec = importlib.util.spec_from_file_location("train_reader", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_bigbench_text_is_put_back_into_prose() -> None:
