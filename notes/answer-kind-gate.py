@@ -40,7 +40,7 @@ def rows(questions, scores) -> np.ndarray:
 
 def main() -> None:
     tr.PRECISION = resolve("auto", SentenceEmbeddings().probe)
-    _, questions = tr.load_disfl(0, random.Random(0))
+    _, questions = tr.load_disfl(tr.bigbench_tasks()[tr.DISFL_QA], 0, random.Random(0))
     card = ce.Card.load()
     model = ce.torch_model()
     model.eval()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -98,6 +99,90 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
     shutil.copytree(CORPUS, folder, dirs_exist_ok=True)
     return folder
+
+
+STEMS = (
+    "Alder Birch Cedar Elm Fern Hazel Juniper Larch Maple Oak "
+    "Pine Rowan Sorrel Thorn Willow Yew Ash Briar Clover Heath"
+).split()
+TRADES = ["fishing", "weaving", "farming", "mining", "printing"]
+DAYS = ["Monday", "Tuesday", "Friday", "Sunday"]
+
+
+def write_bigbench_tasks(folder: Path, places: int = 80) -> Path:
+    """Made-up task files in the layout and format of bigbench 1.0.0's VitaminC,
+    Disfl-QA and CoQA (tokenised text, "unknown" targets, rationale spans), for the
+    training scripts' smoke runs: the registry no longer serves that package."""
+    vitaminc, disfl, coqa = [], [], []
+    for i in range(places):
+        town = STEMS[i % 20] + ["ford", "ton", "by", "wick"][i // 20 % 4]
+        people, trade, day = 1000 + 37 * i, TRADES[i % 5], DAYS[i % 4]
+        mayor = f"{STEMS[(i + 7) % 20]} {STEMS[(i + 3) % 20]}son"
+        evidence = f"{town} has a population of {people} ( {2000 + i % 20} census ) ."
+        for claim, label in (
+            (f"{town} has more than {people - 100} inhabitants .", "True"),
+            (f"{town} has fewer than {people - 100} inhabitants .", "False"),
+            (f"{town} ' s people mostly work in {trade} .", "Neither"),
+        ):
+            scores = {"True": 0, "False": 0, "Neither": 0} | {label: 1}
+            vitaminc.append(
+                {"input": f"{town}: {evidence}\nClaim: {claim}", "target_scores": scores}
+            )
+        paragraph = (
+            f"{town} lies on a slow river . Its market opens every {day} . "
+            f"The town ' s mayor is {mayor} . Most people there work in {trade} . "
+        )
+        for question, target in (
+            (f"Who is the mayor of no sorry who leads {town} ?", mayor),
+            (f"When was the bridge of {town} um I mean the dam built ?", "unknown"),
+        ):
+            disfl.append({"input": f"{question}  \ncontext: {paragraph}", "target": target})
+        if i % 2:
+            continue
+        story = f"{mayor} grew up in {town}. She sold bread on {day}s. Her brother was in {trade}."
+        turns = [
+            ("Where did she grow up?", town),
+            ("When did she sell bread?", f"{day}s"),
+            ("What was her brother's trade?", trade),
+            ("Did she have a sister?", None),
+        ]
+        questions, answers = [], []
+        for turn, (question, span) in enumerate(turns, start=1):
+            start = story.index(span) if span else -1
+            end = start + len(span) if span else -1
+            questions.append({"input_text": question, "turn_id": turn})
+            answers.append(
+                {
+                    "span_start": start,
+                    "span_end": end,
+                    "span_text": span or "unknown",
+                    "input_text": span or "unknown",
+                    "turn_id": turn,
+                }
+            )
+        coqa.append(
+            {
+                "source": "made-up",
+                "id": f"story{i}",
+                "story": story,
+                "questions": questions,
+                "answers": answers,
+            }
+        )
+    tasks = folder / "benchmark_tasks"
+    for name, data in (
+        ("vitaminc_fact_verification/task.json", {"examples": vitaminc}),
+        ("disfl_qa/task.json", {"examples": disfl}),
+        ("coqa_conversational_question_answering/coqa.test.json", {"version": 1.0, "data": coqa}),
+    ):
+        (tasks / name).parent.mkdir(parents=True, exist_ok=True)
+        (tasks / name).write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bigbench_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_bigbench_tasks(tmp_path_factory.mktemp("bigbench"))
 
 
 @pytest.fixture(scope="session")

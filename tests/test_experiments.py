@@ -2,6 +2,7 @@
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -78,8 +79,13 @@ def test_an_unanswerable_question_targets_the_none_option() -> None:
 
 
 @pytest.mark.slow
-def test_the_listwise_experiment_trains_and_reports_before_and_after(tmp_path) -> None:
-    out = run_script(str(LISTWISE), "--sample", "8", "--squad", "40", "--out", str(tmp_path))
+def test_the_listwise_experiment_trains_and_reports_before_and_after(
+    tmp_path: Path, bigbench_folder: Path
+) -> None:
+    out = run_script(
+        *(str(LISTWISE), "--sample", "8", "--squad", "40", "--out", str(tmp_path)),
+        *("--bigbench", str(bigbench_folder)),
+    )
     before, after = (json.loads(line) for line in out.splitlines() if line.startswith("{"))
     assert before.keys() == after.keys() == {"disfl", "squad", "vitaminc_argmax_accuracy"}
     assert (tmp_path / "crossencoder.npz").exists()

@@ -27,6 +27,66 @@ def test_bigbench_text_is_put_back_into_prose() -> None:
     )
 
 
+def test_vitaminc_claims_pair_with_their_evidence_their_label_and_page_title(
+    bigbench_folder: Path,
+) -> None:
+    tr = train_reader()
+    splits = tr.load_vitaminc(bigbench_folder / tr.VITAMINC, seed=0)
+    pairs = [p for split in splits.values() for p in split]
+    assert len(pairs) == 240
+    assert [sum(p.label == k for p in pairs) for k in range(3)] == [80, 80, 80]
+    [neither] = [p for p in pairs if p.first == "Alderford's people mostly work in fishing."]
+    assert neither.label == ce.NEUTRAL and neither.context == "Alderford"
+    assert neither.second == "Alderford has a population of 1000 (2000 census)."
+    for split, found in splits.items():  # a page's claims stay together
+        assert all(tr.split_of(p.context, 0) == split for p in found)
+
+
+def test_an_unknown_disfl_qa_target_is_a_question_no_sentence_answers(
+    bigbench_folder: Path,
+) -> None:
+    tr = train_reader()
+    pairs, questions = tr.load_disfl(bigbench_folder / tr.DISFL_QA, 0, random.Random(0))
+    asked = {q.question: q for split in questions.values() for q in split}
+    assert len(asked) == 160
+    answerable = asked["Who is the mayor of no sorry who leads Alderford?"]
+    assert answerable.gold == (False, False, True, False)
+    assert answerable.sentences[2] == "The town's mayor is Larch Elmson."
+    assert not any(asked["When was the bridge of Alderford um I mean the dam built?"].gold)
+    unanswerable = [p for split in pairs.values() for p in split if "bridge" in p.first]
+    assert unanswerable and {p.label for p in unanswerable} == {ce.NEUTRAL}
+
+
+def test_missing_bigbench_files_stop_the_script_naming_them(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"vitaminc_fact_verification/task\.json"):
+        train_reader().bigbench_tasks(tmp_path)
+
+
+def test_a_machine_that_cannot_download_bigbench_is_told_where_to_put_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tr = train_reader()
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("pip could not download bigbench==1.0.0")
+
+    monkeypatch.setattr(tr, "fetch_package_files", refused)
+    monkeypatch.setattr(tr, "DATA_DIR", tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        tr.bigbench_tasks()
+    message = str(stopped.value)
+    assert "pip could not download" in message and "--bigbench" in message
+    assert f"{tmp_path}/bigbench-1.0.0/bigbench/" in message
+
+
+def test_a_run_of_one_batch_trains_it(bigbench_folder: Path, tmp_path: Path) -> None:
+    """The warm-up and decay schedule holds for a plan of a single batch."""
+    tr = train_reader()
+    pairs = tr.load_vitaminc(bigbench_folder / tr.VITAMINC, 0)["train"][:4]
+    run = tr.train(ce.torch_model(weights=None), pairs, random.Random(0), 1.0, 5e-5, 6)
+    assert run["steps"] == 1
+
+
 def test_splits_are_by_group_and_seeded() -> None:
     tr = train_reader()
     splits = [tr.split_of(f"title {i}", seed=0) for i in range(2000)]
@@ -98,8 +158,13 @@ def test_the_temperature_that_fits_overconfident_logits_is_above_one() -> None:
 
 
 @pytest.mark.slow
-def test_the_training_script_runs_end_to_end_on_a_small_sample(tmp_path: Path) -> None:
-    out = run_script(str(SCRIPT), "--sample", "48", "--squad", "200", "--out", str(tmp_path))
+def test_the_training_script_runs_end_to_end_on_a_small_sample(
+    tmp_path: Path, bigbench_folder: Path
+) -> None:
+    out = run_script(
+        *(str(SCRIPT), "--sample", "48", "--squad", "200", "--out", str(tmp_path)),
+        *("--bigbench", str(bigbench_folder)),
+    )
     assert "# Held-out figures (test splits)" in out
     card = json.loads((tmp_path / "crossencoder.json").read_text())
     assert card["trained_on"].endswith("--sample 48")
@@ -110,7 +175,7 @@ def test_the_training_script_runs_end_to_end_on_a_small_sample(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_the_weights_are_written_before_the_held_out_scoring(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bigbench_folder: Path
 ) -> None:
     """A run killed while scoring (minutes after its last training step) keeps its model."""
     tr = train_reader()
@@ -120,7 +185,12 @@ def test_the_weights_are_written_before_the_held_out_scoring(
 
     monkeypatch.setattr(tr, "pair_logits", killed)
     with pytest.raises(KeyboardInterrupt):
-        tr.main(["--sample", "16", "--squad", "50", "--out", str(tmp_path)])
+        tr.main(
+            [
+                *("--sample", "16", "--squad", "50", "--out", str(tmp_path)),
+                *("--bigbench", str(bigbench_folder)),
+            ]
+        )
     assert not (tmp_path / ce.CARD.name).exists()  # it did stop before the card
     model = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name)
     assert model.head.weight.shape == (3, 384)

@@ -76,14 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=45.0)
     parser.add_argument("--sample", type=int, default=0, help="smoke run: N questions each")
     parser.add_argument("--out", type=Path, required=True)
+    tr.bigbench_option(parser)
     args = parser.parse_args(argv)
+    tasks = tr.bigbench_tasks(args.bigbench)
     tr.PRECISION = resolve("auto", SentenceEmbeddings().probe)  # fp32 on a CPU without bf16
     print(f"forward passes in {tr.PRECISION}", file=sys.stderr)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    _, disfl_q = tr.load_disfl(args.seed, rng)
+    _, disfl_q = tr.load_disfl(tasks[tr.DISFL_QA], args.seed, rng)
     _, squad_q = tr.load_squad(args.seed, rng, args.squad)
-    vitaminc = tr.load_vitaminc(args.seed)["test"][:2000]
+    vitaminc = tr.load_vitaminc(tasks[tr.VITAMINC], args.seed)["test"][:2000]
     train = disfl_q["train"] + squad_q["train"]
     tests = {"disfl": disfl_q["test"], "squad": squad_q["test"]}
     if args.sample:
