@@ -51,7 +51,9 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
    packaged, the rest is trained one epoch (AdamW, learning rate 5e-5 with 6% warm-up
    then linear decay, head 1e-3, batches of 32 of similar length, under bf16 autocast
    where the CPU runs it faster and faithfully: ``--precision``, as
-   ``RAG_EMBEDDING_PRECISION`` decides, ``rag/index/precision.py``).
+   ``RAG_EMBEDDING_PRECISION`` decides, ``rag/index/precision.py``). ``--init WEIGHTS``
+   goes on from trained weights instead (a second step: the new card's ``trained_on``
+   names the recipe of those weights, then this run's).
 6. On dev: a temperature (calibration), then the answer threshold (the most unanswerable
    Disfl-QA questions abstained with at most 5% of answerable ones refused) and the
    support and contradiction thresholds (VitaminC accuracy). Figures on test.
@@ -619,6 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also the answer sentence of SQuAD and Disfl-QA with its answer removed, as neutral",
     )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="go on training these weights (a crossencoder.npz, its card beside it) instead"
+        " of an untrained head",
+    )
     parser.add_argument("--minutes", type=float, default=100.0, help="training time budget")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument(
@@ -662,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = {ce.LABELS[k]: sum(p.label == k for p in data["train"]) for k in range(3)}
         print(f"- {name}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + f"; train {counts}")
 
-    model = ce.torch_model(weights=None)
+    model = ce.torch_model(weights=args.init)
     run = train(model, pairs, rng, args.minutes, args.lr, args.frozen_layers)
     print(f"\n# Training\n{json.dumps(run)}")
     # The weights land before the held-out scoring (minutes more), so an interrupted run keeps them.
@@ -697,18 +705,22 @@ def main(argv: list[str] | None = None) -> int:
         scores = question_scores(model, questions, temperature)
         figures[f"{name}_questions_test"] = abstention_figures(scores, questions, answer_t)
 
+    command = (
+        f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
+        f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
+        f" --precision {args.precision}"
+        + (" --remove-answers" if args.remove_answers else "")
+        + (f" --sample {args.sample}" if args.sample else "")
+    )
+    if args.init:  # the weights gone on from are part of the recipe
+        before = ce.Card.load(args.init.with_suffix(".json")).trained_on
+        command = f"{before}; then on from those weights: {command} --lr {args.lr} --init"
     card = ce.Card(
         answer_threshold=answer_t,
         support_threshold=support_t,
         contradict_threshold=contradict_t,
         temperature=temperature,
-        trained_on=(
-            f"evals/train_reader.py --seed {args.seed} --vitaminc {args.vitaminc} "
-            f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
-            f" --precision {args.precision}"
-            + (" --remove-answers" if args.remove_answers else "")
-            + (f" --sample {args.sample}" if args.sample else "")
-        ),
+        trained_on=command,
         figures=figures,
     )
     (args.out / ce.CARD.name).write_text(json.dumps(asdict(card), indent=2) + "\n")

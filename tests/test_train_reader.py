@@ -194,3 +194,20 @@ def test_the_weights_are_written_before_the_held_out_scoring(
     assert not (tmp_path / ce.CARD.name).exists()  # it did stop before the card
     model = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name)
     assert model.head.weight.shape == (3, 384)
+
+
+@pytest.mark.slow
+def test_a_run_can_go_on_from_trained_weights_and_its_card_names_both_steps(
+    tmp_path: Path, bigbench_folder: Path
+) -> None:
+    run_script(
+        *(str(SCRIPT), "--sample", "8", "--squad", "40", "--lr", "2e-5", "--out", str(tmp_path)),
+        *("--init", str(ce.WEIGHTS), "--bigbench", str(bigbench_folder)),
+    )
+    trained_on = json.loads((tmp_path / ce.CARD.name).read_text())["trained_on"]
+    first, then = trained_on.split("; then on from those weights: ")
+    assert first == ce.Card.load().trained_on
+    assert then.endswith("--sample 8 --lr 2e-05 --init")
+    went_on = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name).head.weight.detach().flatten()
+    shipped = ce.torch_model().head.weight.detach().flatten()
+    assert float(went_on @ shipped / (went_on.norm() * shipped.norm())) > 0.9  # not a new head
