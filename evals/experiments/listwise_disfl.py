@@ -37,21 +37,6 @@ from rag.index.embed import SentenceEmbeddings  # noqa: E402
 from rag.index.precision import resolve  # noqa: E402
 from rag.reading import crossencoder as ce  # noqa: E402
 
-GROUP = 8
-"""Sentences per question at most: the gold one and the closest others by shared words."""
-
-
-def group(q: tr.Question, rng: random.Random) -> tuple[list[int], int]:
-    """Sentence indices to read and the target's position (len: "none")."""
-    gold = [i for i, g in enumerate(q.gold) if g]
-    others = sorted(
-        (i for i in range(len(q.sentences)) if not q.gold[i]),
-        key=lambda i: (-tr.overlap(q.question, q.sentences[i]), rng.random()),
-    )
-    chosen = (gold[:1] + others)[:GROUP]
-    rng.shuffle(chosen)
-    return chosen, chosen.index(gold[0]) if gold else len(chosen)
-
 
 def figures(model, questions, vitaminc, temperature: float) -> dict:
     out = {}
@@ -106,26 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     started, losses = time.perf_counter(), []
     steps = range(0, len(train), args.per_step)
     for step, n in enumerate(steps, start=1):
-        firsts, seconds, contexts, spans, targets = [], [], [], [], []
-        for q in train[n : n + args.per_step]:
-            chosen, target = group(q, rng)
-            spans.append((len(firsts), len(chosen)))
-            targets.append(target)
-            firsts += [q.question] * len(chosen)
-            seconds += [q.sentences[i] for i in chosen]
-            contexts += [q.contexts[i] for i in chosen]
-        encoded = ce.batch_arrays(ce.pairs_ids(firsts, seconds, contexts))
-        with tr.autocast(tr.PRECISION):
-            logits = model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).float()
-        odds = logits[:, ce.SUPPORTS] - logits[:, ce.NEUTRAL]
-        loss = torch.stack(
-            [
-                torch.nn.functional.cross_entropy(
-                    torch.cat([odds[a : a + k], none.view(1)]).view(1, -1), torch.tensor([t])
-                )
-                for (a, k), t in zip(spans, targets, strict=True)
-            ]
-        ).mean()
+        loss = tr.listwise_loss(model, train[n : n + args.per_step], none, rng)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -135,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if step % 50 == 0:
             print(
                 f"step {step}/{len(steps)} loss {np.mean(losses[-50:]):.4f} none {none.item():.2f}"
-                f" {len(firsts) * step / elapsed:.1f} pairs/s {elapsed / 60:.1f} min",
+                f" {elapsed / 60:.1f} min",
                 file=sys.stderr,
                 flush=True,
             )
