@@ -1,0 +1,144 @@
+"""The reader on SQuAD 2.0 articles through the product path: each article indexed as one
+document, every question asked with ``RAG.answer``, as a user would.
+
+    .venv/bin/python evals/squad2_eval.py                  # test split, ~5 min on 2 cores
+    .venv/bin/python evals/squad2_eval.py --split dev --choose   # the answer threshold
+
+The articles and their split are the training script's (:func:`evals.reader.data.squad2_split`,
+seed 0: 2 test, 2 dev, 9 train), so figures on ``test`` are on articles the reader never
+read. Printed: adversarial unanswerables abstained, answerable questions answered citing a
+gold answer (a cited sentence holds one of its answers), wrong abstentions, answer
+precision (cited sentences holding a gold answer) and first sentence holding one, with
+citations per answer. ``--choose`` also sweeps the abstention threshold over the
+answers' scores and prints the highest one refusing at most 5% of answerable questions
+(choose on dev, report on test). ``--weights``/``--card`` measure another reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from langchain_core.documents import Document  # noqa: E402
+
+from evals.reader.data import squad2_articles, squad2_split  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.evaluation.datasets import DATA_DIR  # noqa: E402
+from rag.evaluation.metrics import abstention_curve, normalize  # noqa: E402
+from rag.pipeline import RAG  # noqa: E402
+from rag.reading.answer import Answer  # noqa: E402
+
+MAX_WRONG_ABSTENTIONS = 0.05
+GRID = [round(t / 100, 2) for t in range(1, 100)]
+
+
+def articles(split: str, seed: int = 0, folder: Path | None = None) -> list[dict]:
+    found = squad2_articles(folder)
+    where = squad2_split([a["title"] for a in found], seed)
+    return [a for a in found if where[a["title"]] == split]
+
+
+def documents(chosen: list[dict]) -> list[Document]:
+    """Each article as one document: its paragraphs, a blank line between them."""
+    return [
+        Document(
+            page_content="\n\n".join(p["context"] for p in a["paragraphs"]),
+            metadata={"source": f"{a['title']}.txt"},
+        )
+        for a in chosen
+    ]
+
+
+def holds(quote: str, answers: list[str]) -> bool:
+    text = normalize(quote)
+    return any(normalize(a) and normalize(a) in text for a in answers)
+
+
+def judged(answer: Answer, answers: list[str]) -> dict:
+    """One answer's row: abstained, score, and which cited sentences hold a gold answer."""
+    hits = [holds(c.quote, answers) for c in answer.citations]
+    return {"abstained": answer.abstained, "score": answer.score, "hits": hits}
+
+
+def figures(rows: list[dict]) -> dict:
+    """The issue's figures over rows of :func:`judged` plus ``answerable``."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answered = [r for r in answerable if not r["abstained"] and r["hits"]]
+
+    def share(flags: list[bool]) -> float | None:
+        return round(sum(flags) / len(flags), 4) if flags else None
+
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "unanswerable_abstained": share([r["abstained"] for r in unanswerable]),
+        "answered_citing_gold": share([not r["abstained"] and any(r["hits"]) for r in answerable]),
+        "wrong_abstentions": share([r["abstained"] for r in answerable]),
+        "answer_precision": share([h for r in answered for h in r["hits"]]),
+        "first_sentence_gold": share([r["hits"][0] for r in answered]),
+        "citations_per_answer": round(sum(len(r["hits"]) for r in answered) / len(answered), 2)
+        if answered
+        else None,
+    }
+
+
+def ask(rag: RAG, chosen: list[dict], progress: bool = True) -> list[dict]:
+    rows = []
+    questions = [
+        (qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]
+    ]
+    started = time.perf_counter()
+    for n, (qa, title) in enumerate(questions, start=1):
+        answer = rag.answer(qa["question"])
+        row = judged(answer, [x["text"] for x in qa["answers"]])
+        rows.append(row | {"answerable": not qa["is_impossible"], "article": title,
+                           "question": qa["question"]})
+        if progress and n % 100 == 0:
+            rate = n / (time.perf_counter() - started)
+            print(f"{n}/{len(questions)} questions ({rate:.1f}/s)", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["train", "dev", "test"], default="test")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, help="the training-data folder")
+    parser.add_argument("--choose", action="store_true", help="sweep the answer threshold")
+    parser.add_argument("--min-confidence", type=float, help="abstention threshold to use")
+    parser.add_argument("--rows", type=Path, help="write every question's row (JSON lines)")
+    args = parser.parse_args(argv)
+
+    chosen = articles(args.split, args.seed, args.data)
+    index_dir = DATA_DIR / "index" / f"squad2-{args.split}"
+    settings = Settings(index_dir=index_dir, min_confidence=args.min_confidence)
+    rag = RAG(settings)
+    rag.ingest(documents(chosen), prune=True, progress=False)
+    rows = ask(rag, chosen)
+    result = {"split": args.split, "articles": [a["title"] for a in chosen]} | figures(rows)
+    print(json.dumps(result, indent=2))
+    if args.rows:
+        args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if args.choose:
+        scores = [r["score"] for r in rows]
+        flags = [r["answerable"] for r in rows]
+        curve = abstention_curve(scores, flags, GRID)
+        ok = [c["threshold"] for c in curve if (c["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS]
+        best = max(ok) if ok else GRID[0]
+        (at,) = abstention_curve(scores, flags, [best])
+        print(f"threshold refusing at most {MAX_WRONG_ABSTENTIONS:.0%} of answerable: {best}")
+        print(json.dumps(at))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
