@@ -26,14 +26,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from langchain_core.documents import Document  # noqa: E402
+from langchain_core.documents import Document
 
-from evals.reader.data import squad2_articles, squad2_split  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.evaluation.datasets import DATA_DIR  # noqa: E402
-from rag.evaluation.metrics import abstention_curve, normalize  # noqa: E402
-from rag.pipeline import RAG  # noqa: E402
-from rag.reading.answer import Answer  # noqa: E402
+from evals.reader.data import squad2_articles, squad2_split
+from rag.config import Settings
+from rag.evaluation.datasets import DATA_DIR
+from rag.evaluation.metrics import abstention_curve, normalize
+from rag.pipeline import RAG
+from rag.reading.answer import Answer
 
 MAX_WRONG_ABSTENTIONS = 0.05
 GRID = [round(t / 100, 2) for t in range(1, 100)]
@@ -93,15 +93,15 @@ def figures(rows: list[dict]) -> dict:
 
 def ask(rag: RAG, chosen: list[dict], progress: bool = True) -> list[dict]:
     rows = []
-    questions = [
-        (qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]
-    ]
+    questions = [(qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]]
     started = time.perf_counter()
     for n, (qa, title) in enumerate(questions, start=1):
         answer = rag.answer(qa["question"])
         row = judged(answer, [x["text"] for x in qa["answers"]])
-        rows.append(row | {"answerable": not qa["is_impossible"], "article": title,
-                           "question": qa["question"]})
+        rows.append(
+            row
+            | {"answerable": not qa["is_impossible"], "article": title, "question": qa["question"]}
+        )
         if progress and n % 100 == 0:
             rate = n / (time.perf_counter() - started)
             print(f"{n}/{len(questions)} questions ({rate:.1f}/s)", file=sys.stderr, flush=True)
@@ -132,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         scores = [r["score"] for r in rows]
         flags = [r["answerable"] for r in rows]
         curve = abstention_curve(scores, flags, GRID)
-        ok = [c["threshold"] for c in curve if (c["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS]
+        ok = [
+            c["threshold"]
+            for c in curve
+            if (c["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS
+        ]
         best = max(ok) if ok else GRID[0]
         (at,) = abstention_curve(scores, flags, [best])
         print(f"threshold refusing at most {MAX_WRONG_ABSTENTIONS:.0%} of answerable: {best}")

@@ -58,14 +58,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from evals.reader import bigbench, data, figures  # noqa: E402
-from evals.reader.data import Pair  # noqa: E402
-from evals.reader.loop import Run, Stop, Stopped, train  # noqa: E402
-from rag.index.embed import SentenceEmbeddings, cache_dir  # noqa: E402
-from rag.index.precision import resolve  # noqa: E402
-from rag.reading import crossencoder as ce  # noqa: E402
+from evals.reader import bigbench, data, figures
+from evals.reader.data import Pair
+from evals.reader.loop import Run, Stop, Stopped, train
+from rag.index.embed import SentenceEmbeddings, cache_dir
+from rag.index.precision import resolve
+from rag.reading import crossencoder as ce
 
 STOPPED = 3
 """Exit status of a run stopped at a checkpoint (resume it with ``--resume``)."""
@@ -82,22 +82,37 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--vitaminc", type=int, default=30_000, help="VitaminC pairs (with --bigbench files)")
     add("--coqa", type=int, default=6_000, help="CoQA questions (with --bigbench files)")
     add("--frozen-layers", type=int, default=ce.FROZEN_LAYERS, help="bottom layers kept")
-    add("--remove-answers", action="store_true",
-        help="also SQuAD's answer sentence with its answer removed, as neutral")
+    add(
+        "--remove-answers",
+        action="store_true",
+        help="also SQuAD's answer sentence with its answer removed, as neutral",
+    )
     add("--listwise", type=int, default=0, help="questions read whole per step (0: off)")
-    add("--init", type=Path, help="trained weights to go on from (a crossencoder.npz, its card beside)")
+    add(
+        "--init",
+        type=Path,
+        help="trained weights to go on from (a crossencoder.npz, its card beside)",
+    )
     add("--epochs", type=int, default=1)
     add("--lr", type=float, default=5e-5)
-    add("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-        help="forward passes in bf16 where this CPU is faster and faithful in it (auto)")
+    add(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="forward passes in bf16 where this CPU is faster and faithful in it (auto)",
+    )
     add("--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score")
     add("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
     add("--data", type=Path, help="the training-data folder (default: ../shared/training-data)")
     add("--bigbench", type=Path, help="bigbench's package folder holding benchmark_tasks/")
     add("--checkpoints", type=Path, help="checkpoint folder (default ~/.cache/rag/training/RUN)")
     add("--checkpoint-minutes", type=float, default=10.0)
-    add("--minutes", type=float, default=float("inf"),
-        help="stop at a checkpoint after this long (resume later with --resume)")
+    add(
+        "--minutes",
+        type=float,
+        default=float("inf"),
+        help="stop at a checkpoint after this long (resume later with --resume)",
+    )
     add("--resume", action="store_true", help="go on from this run's checkpoint")
     return parser.parse_args(argv)
 
@@ -132,8 +147,9 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
     questions = {"squad2": squad2_q, "squad": squad_q}
     tasks = bigbench.bigbench_tasks(args.bigbench)
     if tasks is None:
-        print("BIG-bench's task files are not on this machine: trained without them",
-              file=sys.stderr)
+        print(
+            "BIG-bench's task files are not on this machine: trained without them", file=sys.stderr
+        )
     else:
         vitaminc = bigbench.load_vitaminc(tasks[bigbench.VITAMINC], args.seed)
         rng.shuffle(vitaminc["train"])
@@ -141,7 +157,8 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
         coqa, coqa_q = bigbench.load_coqa(tasks[bigbench.COQA], args.seed, rng, args.coqa)
         known = frozenset(
             bigbench.letters(p["context"])
-            for a in data.squad2_articles(args.data) for p in a["paragraphs"]
+            for a in data.squad2_articles(args.data)
+            for p in a["paragraphs"]
         )
         _, disfl_q = bigbench.load_disfl(tasks[bigbench.DISFL_QA], args.seed, rng, exclude=known)
         by_source |= {"vitaminc": vitaminc, "coqa": coqa}
@@ -185,7 +202,10 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     for name, test in tested.items():
         if not test:
             continue
-        logits, labels = figures.pair_logits(model, test, precision), np.array([p.label for p in test])
+        logits, labels = (
+            figures.pair_logits(model, test, precision),
+            np.array([p.label for p in test]),
+        )
         probs = ce._softmax(logits / temperature)
         entry = figures.three_way(probs, labels, support_t, contradict_t)
         entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)

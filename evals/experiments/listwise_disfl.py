@@ -32,19 +32,20 @@ import numpy as np
 REPO = Path(__file__).parents[2]
 sys.path.insert(0, str(REPO))
 
-from evals import train_reader as tr  # noqa: E402
+from evals.reader import bigbench, data, loop  # noqa: E402
+from evals.reader import figures as fig  # noqa: E402
 from rag.index.embed import SentenceEmbeddings  # noqa: E402
 from rag.index.precision import resolve  # noqa: E402
 from rag.reading import crossencoder as ce  # noqa: E402
 
 
-def figures(model, questions, vitaminc, temperature: float) -> dict:
+def figures(model, questions, vitaminc, temperature: float, precision) -> dict:
     out = {}
     for name, qs in questions.items():
-        scores = tr.question_scores(model, qs, temperature)
-        t = tr.answer_threshold(scores, qs) if name == "disfl" else 0.5
-        out[name] = tr.abstention_figures(scores, qs, t)
-    logits = tr.pair_logits(model, vitaminc)
+        scores = fig.question_scores(model, qs, temperature, precision)
+        t = fig.answer_threshold(scores, qs) if name == "disfl" else 0.5
+        out[name] = fig.abstention_figures(scores, qs, t)
+    logits = fig.pair_logits(model, vitaminc, precision)
     labels = np.array([p.label for p in vitaminc])
     out["vitaminc_argmax_accuracy"] = round(float((logits.argmax(1) == labels).mean()), 4)
     return out
@@ -61,16 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=45.0)
     parser.add_argument("--sample", type=int, default=0, help="smoke run: N questions each")
     parser.add_argument("--out", type=Path, required=True)
-    tr.bigbench_option(parser)
+    bigbench.bigbench_option(parser)
     args = parser.parse_args(argv)
-    tasks = tr.bigbench_tasks(args.bigbench)
-    tr.PRECISION = resolve("auto", SentenceEmbeddings().probe)  # fp32 on a CPU without bf16
-    print(f"forward passes in {tr.PRECISION}", file=sys.stderr)
+    tasks = bigbench.bigbench_tasks(args.bigbench)
+    if tasks is None:
+        raise SystemExit("this experiment reads Disfl-QA and VitaminC: pass --bigbench FOLDER")
+    precision = resolve("auto", SentenceEmbeddings().probe)  # fp32 on a CPU without bf16
+    print(f"forward passes in {precision}", file=sys.stderr)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    _, disfl_q = tr.load_disfl(tasks[tr.DISFL_QA], args.seed, rng)
-    _, squad_q = tr.load_squad(args.seed, rng, args.squad)
-    vitaminc = tr.load_vitaminc(tasks[tr.VITAMINC], args.seed)["test"][:2000]
+    _, disfl_q = bigbench.load_disfl(tasks[bigbench.DISFL_QA], args.seed, rng)
+    _, squad_q = data.load_squad(args.seed, rng, args.squad)
+    vitaminc = bigbench.load_vitaminc(tasks[bigbench.VITAMINC], args.seed)["test"][:2000]
     train = disfl_q["train"] + squad_q["train"]
     tests = {"disfl": disfl_q["test"], "squad": squad_q["test"]}
     if args.sample:
@@ -80,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     rng.shuffle(train)
     card = ce.Card.load()
     model = ce.torch_model()
-    print("# before\n" + json.dumps(figures(model, tests, vitaminc, card.temperature)), flush=True)
+    print(
+        "# before\n" + json.dumps(figures(model, tests, vitaminc, card.temperature, precision)),
+        flush=True,
+    )
 
     none = torch.nn.Parameter(torch.zeros(()))
     params = [p for n, p in model.named_parameters() if not ce.frozen(n, 0)]
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     started, losses = time.perf_counter(), []
     steps = range(0, len(train), args.per_step)
     for step, n in enumerate(steps, start=1):
-        loss = tr.listwise_loss(model, train[n : n + args.per_step], none, rng)
+        loss = loop.listwise_loss(model, train[n : n + args.per_step], none, rng, precision)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -112,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     ce.save_trained(model, args.out / ce.WEIGHTS.name, 0)
     print(f"# trained {time.perf_counter() - started:.0f} s", flush=True)
-    print("# after\n" + json.dumps(figures(model, tests, vitaminc, card.temperature)), flush=True)
+    print(
+        "# after\n" + json.dumps(figures(model, tests, vitaminc, card.temperature, precision)),
+        flush=True,
+    )
     return 0
 
 

@@ -190,4 +190,4 @@ def load_coqa(
             questions[split].append(
                 Question(question, tuple(sents), ("", *sents[:-1]), tuple(gold), "coqa")
             )
-    return _capped(found, questions, rng, limit)
+    return capped(found, questions, rng, limit)

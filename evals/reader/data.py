@@ -153,9 +153,7 @@ def _holding(spans: list[tuple[int, int, str]], at: int) -> int | None:
     return next((i for i, (s, e, _) in enumerate(spans) if s <= at < e), None)
 
 
-def load_squad2(
-    seed: int, rng: random.Random, folder: Path | None = None
-) -> tuple[Splits, Splits]:
+def load_squad2(seed: int, rng: random.Random, folder: Path | None = None) -> tuple[Splits, Splits]:
     """Pairs and questions of the SQuAD 2.0 articles, by article split."""
     articles = squad2_articles(folder)
     split = squad2_split([a["title"] for a in articles], seed)
@@ -183,7 +181,12 @@ def load_squad2(
                     )
                     rest = [s for i, s in enumerate(sents) if i != first]
                     pairs[where] += paragraph_pairs(
-                        qa["question"], rest, [False] * len(rest), rng, "squad2", None,
+                        qa["question"],
+                        rest,
+                        [False] * len(rest),
+                        rng,
+                        "squad2",
+                        None,
                         NEGATIVES - 1,
                     )
                 else:
@@ -195,7 +198,11 @@ def load_squad2(
                     pairs[where] += paragraph_pairs(qa["question"], kept, marks, rng, "squad2")
                 questions[where].append(
                     Question(
-                        qa["question"], tuple(sents), before, tuple(gold), "squad2",
+                        qa["question"],
+                        tuple(sents),
+                        before,
+                        tuple(gold),
+                        "squad2",
                         tuple(a["text"] for a in qa["answers"]),
                     )
                 )
@@ -231,7 +238,9 @@ def load_squad(
     pairs, questions = splits(), splits()
     for split, items in drawn.items():
         rng.shuffle(items)
-        items = sorted(items[: limit if split == "train" else max(limit // 8, 1)], key=lambda x: x[:2])
+        items = sorted(
+            items[: limit if split == "train" else max(limit // 8, 1)], key=lambda x: x[:2]
+        )
         articles: dict[int, Article] = {}
         for a, n, qa in items:
             article = articles.get(a) or articles.setdefault(a, Article(raw[a]["paragraphs"]))
@@ -259,7 +268,9 @@ def load_squad(
             pairs[split] += paragraph_pairs(qa["question"], kept, marks, rng, "squad", removed)
             pairs[split] += article.closest_elsewhere(qa["question"], text, n)
             if rng.random() < adversarial_share:
-                made = synthetic.adversarial(qa["question"], sentence, before[i], article.names, rng)
+                made = synthetic.adversarial(
+                    qa["question"], sentence, before[i], article.names, rng
+                )
                 pairs[split] += [made] if made else []
             if rng.random() < claims_share:
                 pairs[split] += synthetic.claims(
@@ -331,9 +342,7 @@ def load_sick(folder: Path | None = None, part: str = "TEST") -> list[Pair]:
         head.index(k) for k in ("sentence_A", "sentence_B", "entailment_label", "SemEval_set")
     )
     rows = [line.split("\t") for line in lines[1:] if line.strip()]
-    return [
-        Pair(r[b], r[a], "", SICK_LABELS[r[label]], "sick") for r in rows if r[kind] == part
-    ]
+    return [Pair(r[b], r[a], "", SICK_LABELS[r[label]], "sick") for r in rows if r[kind] == part]
 
 
 def load_climate_fever(folder: Path | None = None) -> list[Pair]:
@@ -345,7 +354,12 @@ def load_climate_fever(folder: Path | None = None) -> list[Pair]:
         for e in claim["evidences"]:
             text = re.sub(r"\s+", " ", e["evidence"]).strip()
             out.append(
-                Pair(claim["claim"], text, e["article"], FEVER_LABELS[e["evidence_label"]],
-                     "climate_fever")
+                Pair(
+                    claim["claim"],
+                    text,
+                    e["article"],
+                    FEVER_LABELS[e["evidence_label"]],
+                    "climate_fever",
+                )
             )
     return out

@@ -33,7 +33,6 @@ def logits_of(
     return out
 
 
-
 def pair_logits(model, pairs: list[Pair], precision: Precision = "fp32") -> np.ndarray:
     return logits_of(
         model,
@@ -42,7 +41,6 @@ def pair_logits(model, pairs: list[Pair], precision: Precision = "fp32") -> np.n
         [p.context for p in pairs],
         precision,
     )
-
 
 
 def question_scores(
@@ -63,7 +61,6 @@ def question_scores(
     return out
 
 
-
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising held-out log loss (a grid: one number, no optimiser)."""
     best, best_loss = 1.0, math.inf
@@ -73,7 +70,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
         if loss < best_loss:
             best, best_loss = float(round(t, 2)), loss
     return best
-
 
 
 def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
@@ -87,7 +83,6 @@ def calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> 
         if inside.any():
             error += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
     return float(error)
-
 
 
 def abstention_figures(scores: list[np.ndarray], questions: list[Question], t: float) -> dict:
@@ -112,7 +107,6 @@ def abstention_figures(scores: list[np.ndarray], questions: list[Question], t: f
     }
 
 
-
 def answer_threshold(scores: list[np.ndarray], questions: list[Question]) -> float:
     """The highest threshold refusing at most 5% of answerable dev questions."""
     best = np.array([s.max() if len(s) else 0.0 for s in scores])
@@ -123,7 +117,6 @@ def answer_threshold(scores: list[np.ndarray], questions: list[Question]) -> flo
         if (best[answerable] < t).mean() <= MAX_WRONG_ABSTENTIONS
     ]
     return float(round(max(ok), 2)) if ok else 0.01
-
 
 
 def verdict_thresholds(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -142,7 +135,6 @@ def verdict_thresholds(probs: np.ndarray, labels: np.ndarray) -> tuple[float, fl
             if acc > best[0]:
                 best = (acc, float(round(s, 2)), float(round(c, 2)))
     return best[1], best[2]
-
 
 
 def three_way(probs: np.ndarray, labels: np.ndarray, s: float, c: float) -> dict:

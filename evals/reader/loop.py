@@ -16,7 +16,8 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,21 @@ class Stop:
     steps: int | None = None
     asked: bool = field(default=False, init=False)
 
-    def listen(self) -> None:
+    @contextmanager
+    def listening(self) -> Iterator[None]:
+        """SIGINT and SIGTERM ask for a stop at the next step while inside (the
+        handlers before are put back after)."""
+
         def ask(signum, frame) -> None:  # finish the step, save, then stop
             print(f"signal {signum}: stopping at the next checkpoint", file=sys.stderr)
             self.asked = True
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, ask)
+        kept = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in kept.items():
+                signal.signal(sig, handler)
 
 
 @dataclass
@@ -175,6 +184,183 @@ class Stopped(Exception):
     """The run stopped at a checkpoint before its plan ended; resume it later."""
 
 
+class Trainer:
+    """One run's model, optimiser, schedule and plan; :meth:`run` trains it to the end of
+    the plan or to a stop, checkpointing on the way."""
+
+    def __init__(self, model, run: Run, rng: random.Random, checkpoints: Path | None) -> None:
+        import torch
+
+        self.model, self.run, self.rng, self.checkpoints = model, run, rng, checkpoints
+        self.trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n, run.layers)]
+        for n, p in model.named_parameters():
+            p.requires_grad = not ce.frozen(n, run.layers)
+        self.none = torch.nn.Parameter(torch.zeros(()))
+        heads = [p for n, p in self.trained if n.startswith("head")]
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": [p for n, p in self.trained if not n.startswith("head")], "lr": run.lr},
+                {"params": [*heads, self.none], "lr": 1e-3},
+            ],
+            weight_decay=0.01,
+        )
+        self.plan = [b for _ in range(run.epochs) for b in batches(run.pairs, rng, ce.BATCH)]
+        self.asked = list(run.questions) if run.per_step else []
+        rng.shuffle(self.asked)
+        total, warmup = len(self.plan), max(1, int(0.06 * len(self.plan)))
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda step: min(
+                (step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))
+            ),
+        )
+        self.fingerprint = run.fingerprint()
+        self.step, self.read, self.before, self.processes = 0, 0, 0.0, 1
+        self.losses: list[float] = []
+
+    def resume(self) -> None:
+        """Go on from the checkpoint of this run, if there is one."""
+        import torch
+
+        state = Checkpoint.load(self.checkpoints) if self.checkpoints else None
+        if state is None:
+            print(
+                f"no checkpoint in {self.checkpoints}: starting from the beginning", file=sys.stderr
+            )
+            return
+        if state.fingerprint != self.fingerprint:
+            raise SystemExit(
+                f"the checkpoint in {self.checkpoints} is of another run (other data or"
+                " settings): resume with the command that started it, or start afresh"
+            )
+        if state.precision != self.run.precision:
+            print(
+                f"warning: the run started in {state.precision}, goes on in"
+                f" {self.run.precision}: its weights will differ from a single run's",
+                file=sys.stderr,
+            )
+        self.model.load_state_dict(state.model, strict=False)
+        with torch.no_grad():
+            self.none.copy_(state.none)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.schedule.load_state_dict(state.schedule)
+        self.rng.setstate(state.rng)
+        torch.set_rng_state(state.torch_rng)
+        self.step, self.read, self.before = state.step, state.read, state.seconds
+        self.processes, self.losses = state.processes + 1, state.losses
+        print(
+            f"resumed at step {self.step}/{len(self.plan)} ({self.before / 60:.1f} min trained)",
+            file=sys.stderr,
+        )
+
+    def save(self, elapsed: float) -> None:
+        import torch
+
+        if self.checkpoints is None:
+            return
+        Checkpoint(
+            step=self.step,
+            fingerprint=self.fingerprint,
+            model={n: p.detach().clone() for n, p in self.trained},
+            none=self.none.detach().clone(),
+            optimizer=self.optimizer.state_dict(),
+            schedule=self.schedule.state_dict(),
+            rng=self.rng.getstate(),
+            torch_rng=torch.get_rng_state(),
+            read=self.read,
+            seconds=self.before + elapsed,
+            processes=self.processes,
+            losses=self.losses[-100:],
+            precision=self.run.precision,
+        ).save(self.checkpoints)
+
+    def train_step(self, batch: list[Pair], loss_fn) -> None:
+        import torch
+
+        run = self.run
+        inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
+        with autocast(run.precision):
+            logits = self.model(**inputs)
+        loss = loss_fn(logits.float(), torch.tensor([p.label for p in batch]))
+        self.read += len(batch)
+        if self.asked:
+            n = self.step * run.per_step
+            chunk = [self.asked[(n + i) % len(self.asked)] for i in range(run.per_step)]
+            loss = loss + listwise_loss(self.model, chunk, self.none, self.rng, run.precision)
+            self.read += sum(min(GROUP, len(q.sentences)) for q in chunk)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in self.trained], 1.0)
+        self.optimizer.step()
+        self.schedule.step()
+        self.losses.append(loss.item())
+
+    def report(self, elapsed: float) -> None:
+        total = self.before + elapsed
+        print(
+            f"step {self.step}/{len(self.plan)}  loss {np.mean(self.losses[-50:]):.4f}  "
+            f"{self.read / max(total, 1e-9):.1f} pairs/s  {total / 60:.1f} min"
+            + (f"  none {self.none.item():.2f}" if self.asked else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def train(self, every_minutes: float, stop: Stop) -> float:
+        """Steps to the end of the plan (the seconds they took), or :class:`Stopped`."""
+        import torch
+
+        loss_fn = torch.nn.CrossEntropyLoss()
+        self.model.train()
+        started = last_save = time.perf_counter()
+        steps_here, elapsed = 0, 0.0
+        while self.step < len(self.plan):
+            self.train_step(self.plan[self.step], loss_fn)
+            self.step += 1
+            steps_here += 1
+            now = time.perf_counter()
+            elapsed = now - started
+            if self.step % 50 == 0 or self.step == len(self.plan):
+                self.report(elapsed)
+            if self.step == len(self.plan):
+                break
+            wants_stop = (
+                stop.asked
+                or elapsed > stop.minutes * 60
+                or (stop.steps is not None and steps_here >= stop.steps)
+            )
+            if wants_stop or now - last_save > every_minutes * 60:
+                self.save(elapsed)
+                last_save = now
+            if wants_stop:
+                print(
+                    f"stopped at step {self.step}/{len(self.plan)}; checkpoint in"
+                    f" {self.checkpoints}",
+                    file=sys.stderr,
+                )
+                raise Stopped(self.step)
+        self.model.eval()
+        return elapsed
+
+    def figures(self, elapsed: float) -> dict:
+        total = self.before + elapsed
+        run = self.run
+        return {
+            "steps": self.step,
+            "planned_steps": len(self.plan),
+            "epochs": run.epochs,
+            "pairs_seen": min(self.step * ce.BATCH, len(self.plan) * ce.BATCH),
+            "seconds": round(total, 1),
+            "processes": self.processes,
+            "pairs_per_second": round(self.read / max(total, 1e-9), 1),
+            "final_loss": round(float(np.mean(self.losses[-100:])), 4) if self.losses else None,
+            "precision": run.precision,
+        } | (
+            {"questions_read_whole": min(self.step * run.per_step, len(self.asked))}
+            if self.asked
+            else {}
+        )
+
+
 def train(
     model,
     run: Run,
@@ -186,138 +372,14 @@ def train(
 ) -> dict:
     """``run.epochs`` passes over ``run.pairs`` in batches; with ``run.per_step``, each step
     also reads that many of ``run.questions`` whole (:func:`listwise_loss`). Checkpoints
-    go to ``checkpoints`` every ``every_minutes``; ``resume`` goes on from the one there.
-    Raises :class:`Stopped` (after a checkpoint) when ``stop`` says so before the end."""
-    import torch
-
+    go to ``checkpoints`` every ``every_minutes`` and at the end; ``resume`` goes on from
+    the one there. Raises :class:`Stopped` (after a checkpoint) when ``stop`` says so
+    before the end. Returns the run's figures for the card."""
     stop = stop or Stop()
-    trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n, run.layers)]
-    for n, p in model.named_parameters():
-        p.requires_grad = not ce.frozen(n, run.layers)
-    none = torch.nn.Parameter(torch.zeros(()))
-    groups = [
-        {"params": [p for n, p in trained if not n.startswith("head")], "lr": run.lr},
-        {"params": [p for n, p in trained if n.startswith("head")] + [none], "lr": 1e-3},
-    ]
-    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    plan = [b for _ in range(run.epochs) for b in batches(run.pairs, rng, ce.BATCH)]
-    asked = list(run.questions) if run.per_step else []
-    rng.shuffle(asked)
-    warmup = max(1, int(0.06 * len(plan)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min(
-            (step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))
-        ),
-    )
-    fingerprint = run.fingerprint()
-    done, read, before, processes, losses = 0, 0, 0.0, 1, []
-    state = Checkpoint.load(checkpoints) if resume and checkpoints else None
-    if resume and state is None:
-        print(f"no checkpoint in {checkpoints}: starting from the beginning", file=sys.stderr)
-    if state is not None:
-        if state.fingerprint != fingerprint:
-            raise SystemExit(
-                f"the checkpoint in {checkpoints} is of another run (other data or settings):"
-                " resume with the command that started it, or start afresh without --resume"
-            )
-        if state.precision != run.precision:
-            print(
-                f"warning: the run started in {state.precision}, goes on in {run.precision}:"
-                " its weights will differ from a single run's",
-                file=sys.stderr,
-            )
-        model.load_state_dict(state.model, strict=False)
-        with torch.no_grad():
-            none.copy_(state.none)
-        optimizer.load_state_dict(state.optimizer)
-        schedule.load_state_dict(state.schedule)
-        rng.setstate(state.rng)
-        torch.set_rng_state(state.torch_rng)
-        done, read, before = state.step, state.read, state.seconds
-        processes, losses = state.processes + 1, state.losses
-        print(f"resumed at step {done}/{len(plan)} ({before / 60:.1f} min trained)", file=sys.stderr)
-
-    def save(step: int, elapsed: float) -> None:
-        if checkpoints is None:
-            return
-        Checkpoint(
-            step=step,
-            fingerprint=fingerprint,
-            model={n: p.detach().clone() for n, p in trained},
-            none=none.detach().clone(),
-            optimizer=optimizer.state_dict(),
-            schedule=schedule.state_dict(),
-            rng=rng.getstate(),
-            torch_rng=torch.get_rng_state(),
-            read=read,
-            seconds=before + elapsed,
-            processes=processes,
-            losses=losses[-100:],
-            precision=run.precision,
-        ).save(checkpoints)
-
-    stop.listen()
-    loss_fn = torch.nn.CrossEntropyLoss()
-    model.train()
-    started = last_save = time.perf_counter()
-    step, steps_here = done, 0
-    for step in range(done + 1, len(plan) + 1):
-        batch = plan[step - 1]
-        inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
-        labels = torch.tensor([p.label for p in batch])
-        with autocast(run.precision):
-            logits = model(**inputs)
-        loss = loss_fn(logits.float(), labels)
-        read += len(batch)
-        if asked:
-            chunk = [asked[(step * run.per_step + i) % len(asked)] for i in range(run.per_step)]
-            loss = loss + listwise_loss(model, chunk, none, rng, run.precision)
-            read += sum(min(GROUP, len(q.sentences)) for q in chunk)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
-        optimizer.step()
-        schedule.step()
-        losses.append(loss.item())
-        steps_here += 1
-        now = time.perf_counter()
-        elapsed = now - started
-        if step % 50 == 0 or step == len(plan):
-            total = before + elapsed
-            print(
-                f"step {step}/{len(plan)}  loss {np.mean(losses[-50:]):.4f}  "
-                f"{read / max(total, 1e-9):.1f} pairs/s  {total / 60:.1f} min"
-                + (f"  none {none.item():.2f}" if asked else ""),
-                file=sys.stderr,
-                flush=True,
-            )
-        if step == len(plan):
-            break
-        wants_stop = (
-            stop.asked
-            or elapsed > stop.minutes * 60
-            or (stop.steps is not None and steps_here >= stop.steps)
-        )
-        if wants_stop or now - last_save > every_minutes * 60:
-            save(step, elapsed)
-            last_save = now
-            if wants_stop:
-                print(f"stopped at step {step}/{len(plan)}; checkpoint in {checkpoints}",
-                      file=sys.stderr)
-                raise Stopped(step)
-    model.eval()
-    elapsed = time.perf_counter() - started
-    total = before + elapsed
-    save(step, elapsed)
-    return {
-        "steps": step,
-        "planned_steps": len(plan),
-        "epochs": run.epochs,
-        "pairs_seen": min(step * ce.BATCH, len(plan) * ce.BATCH),
-        "seconds": round(total, 1),
-        "processes": processes,
-        "pairs_per_second": round(read / max(total, 1e-9), 1),
-        "final_loss": round(float(np.mean(losses[-100:])), 4),
-        "precision": run.precision,
-    } | ({"questions_read_whole": min(step * run.per_step, len(asked))} if asked else {})
+    trainer = Trainer(model, run, rng, checkpoints)
+    if resume:
+        trainer.resume()
+    with stop.listening():
+        elapsed = trainer.train(every_minutes, stop)
+    trainer.save(elapsed)
+    return trainer.figures(elapsed)

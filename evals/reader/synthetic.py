@@ -44,7 +44,7 @@ def names(text: str) -> list[str]:
     for m in NAME.finditer(text):
         name = m.group(0)
         first = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "?", "!", '"'))
-        if first and " " not in name or name.lower() in STOPWORDS:
+        if (first and " " not in name) or name.lower() in STOPWORDS:
             continue
         found.append(name)
     return found
@@ -85,7 +85,7 @@ def adversarial(
         else:
             m = AUXILIARY.search(question)
             if m and " not " not in f" {question} " and "n't" not in question:
-                changed = f"{question[: m.end()]} not{question[m.end():]}"
+                changed = f"{question[: m.end()]} not{question[m.end() :]}"
         if changed and changed != question:
             return Pair(changed, sentence, context, ce.NEUTRAL, "adversarial")
     return None
