@@ -16,7 +16,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.config import Settings
-from rag.pipeline import RAG, IndexBusy
+from rag.errors import AlreadyExists, BadInput, Forbidden, IndexBusy, NotFound, RagError, TooLarge
+from rag.pipeline import RAG
 from rag.reading.answer import Answer
 from rag.reading.check import Check, CheckedSentence
 from rag.reading.cite import Citation
@@ -25,13 +26,19 @@ from rag.retrieve import Passage
 
 __all__ = [
     "RAG",
+    "AlreadyExists",
     "Answer",
+    "BadInput",
     "Check",
     "CheckedSentence",
     "Citation",
+    "Forbidden",
     "IndexBusy",
+    "NotFound",
     "Passage",
+    "RagError",
     "Settings",
+    "TooLarge",
     "answer",
     "check",
     "default_rag",

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.errors import BadInput
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the package runs from; the default corpus and index live beside it."""
 
@@ -35,9 +37,10 @@ COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 def _collection_name(name: str) -> str:
     if not COLLECTION_NAME.fullmatch(name) or ".." in name:
-        raise ValueError(
+        raise BadInput(
             f"{name!r} is not a collection name: 3 to 63 letters, digits, '.', '_' or '-', "
-            "starting and ending with a letter or digit"
+            "starting and ending with a letter or digit",
+            code="invalid_collection",
         )
     return name
 
@@ -46,7 +49,8 @@ CollectionName = Annotated[str, AfterValidator(_collection_name)]
 
 
 def collection_name(name: str) -> str:
-    """``name`` when it may name a collection; else ValueError saying what may."""
+    """``name`` when it may name a collection; else :class:`BadInput` (a ValueError)
+    saying what may."""
     return _collection_name(str(name))
 
 

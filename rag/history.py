@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rag.errors import BadInput, NotFound
 from rag.index.versions import connect
 from rag.reading.answer import Answer
 
@@ -126,13 +127,14 @@ class History:
         return [Conversation._of(r) for r in rows]
 
     def get(self, conversation: str, user: str) -> Conversation:
-        """``user``'s conversation ``conversation``; KeyError if ``user`` has none of that id."""
+        """``user``'s conversation ``conversation``; :class:`NotFound` (a KeyError) if
+        ``user`` has none of that id."""
         with connect(self.path, SCHEMA) as db:
             row = db.execute(
                 "SELECT * FROM conversations WHERE id = ? AND user = ?", (conversation, user)
             ).fetchone()
         if row is None:
-            raise KeyError(f"no saved conversation {conversation!r}")
+            raise NotFound(f"no saved conversation {conversation!r}", code="conversation_not_found")
         return Conversation._of(row)
 
     def turns(self, conversation: str, user: str) -> list[SavedTurn]:
@@ -168,7 +170,7 @@ class History:
     def rename(self, conversation: str, user: str, title: str) -> Conversation:
         """Give ``user``'s conversation a new title (not blank)."""
         if not title.strip():
-            raise ValueError("a conversation's title cannot be blank")
+            raise BadInput("a conversation's title cannot be blank", code="invalid_title")
         self.get(conversation, user)
         with connect(self.path, SCHEMA) as db:
             db.execute(
@@ -192,7 +194,7 @@ class History:
                 ("up" if liked else "down", turn, user),
             ).rowcount
         if not changed:
-            raise KeyError(f"no saved answer {turn!r}")
+            raise NotFound(f"no saved answer {turn!r}", code="answer_not_found")
 
     def export(self, conversation: str, user: str) -> dict[str, Any]:
         """The conversation as plain data: its details and every turn's answer."""

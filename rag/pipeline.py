@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from rag.config import Settings, collection_name
 from rag.documents.formats import Layout, UnreadableFile, read_file
 from rag.documents.ingest import Chunk, IngestReport, Splitter, absolute, load, version_of
+from rag.errors import AlreadyExists, BadInput, IndexBusy, NotFound, TooLarge
 from rag.history import History
 from rag.index.bm25 import LexicalIndex
 from rag.index.embed import SentenceEmbeddings, cache_dir
@@ -41,11 +42,6 @@ from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from langchain_core.language_models import LanguageModelLike
-
-
-class IndexBusy(RuntimeError):
-    """Another ingest is writing the same index (or another evaluation is using it);
-    the message names it."""
 
 
 @contextmanager
@@ -212,17 +208,20 @@ class RAG:
     def create_collection(self, name: str, folders: Iterable[str | Path] | None = None) -> RAG:
         """Make the collection ``name`` indexing ``folders`` (default: a new folder of its
         own in RAG_INDEX_DIR's parent, ``collections/<name>``; the first takes uploads),
-        and return it, empty: :meth:`ingest` fills it. Raises ValueError for a name
-        taken or not allowed, or a folder that is a file."""
+        and return it, empty: :meth:`ingest` fills it. Raises :class:`AlreadyExists` for
+        a name taken, :class:`BadInput` for one not allowed or a folder that is a file
+        (both ValueErrors)."""
         if name in self.collection_names():
-            raise ValueError(f"a collection named {name!r} exists already")
+            raise AlreadyExists(
+                f"a collection named {name!r} exists already", code="invalid_collection"
+            )
         target = self.collection(name)
         paths = [absolute(Path(f)) for f in folders or ()]
         paths = paths or [self.settings.collections_dir / target.settings.collection]
         for path in paths:
             if path.exists() and not path.is_dir():
                 self._root._family.pop(target.settings.collection, None)
-                raise ValueError(f"{path} is not a folder")
+                raise BadInput(f"{path} is not a folder", code="invalid_collection")
         paths[0].mkdir(parents=True, exist_ok=True)
         target.store.record_folders(paths)
         target.__dict__.pop("folders", None)
@@ -232,12 +231,16 @@ class RAG:
         """Delete the collection ``name``: its vectors, its BM25 index and the versions
         recorded of its documents. Its folders and their files stay, and so do saved
         conversations (their citations then say the document is gone). The default
-        collection is not deleted (remove its documents instead). Raises KeyError for
-        no such collection, :class:`IndexBusy` while it is being written."""
+        collection is not deleted (:class:`BadInput`; remove its documents instead).
+        Raises :class:`NotFound` (a KeyError) for no such collection,
+        :class:`IndexBusy` while it is being written."""
         if name == self._root.settings.collection:
-            raise ValueError(f"{name!r} is the default collection (RAG_COLLECTION); not deleted")
+            raise BadInput(
+                f"{name!r} is the default collection (RAG_COLLECTION); not deleted",
+                code="invalid_collection",
+            )
         if name not in self.collection_names():
-            raise KeyError(f"no collection named {name!r}")
+            raise NotFound(f"no collection named {name!r}", code="collection_not_found")
         target = self.collection(name)
         with target.ingest_lock(wait):
             target.store.drop()
@@ -347,7 +350,7 @@ class RAG:
         with self.ingest_lock(wait):
             entry = self.store.sources().get(source)
             if entry is None:
-                raise KeyError(f"{source!r} is not in the index")
+                raise NotFound(f"{source!r} is not in the index", code="document_not_found")
             file = self.document_file(source)
             self.store.delete(entry.ids)
             if file is not None:
@@ -606,9 +609,10 @@ class RAG:
             >>> print(rag.check("Ukraine drafted the plan."))  # doctest: +SKIP
         """
         if len(text) > self.settings.max_check_chars:
-            raise ValueError(
+            raise TooLarge(
                 f"the text is too long to check ({len(text):,} characters; the limit is "
-                f"{self.settings.max_check_chars:,}, set by RAG_MAX_CHECK_CHARS)"
+                f"{self.settings.max_check_chars:,}, set by RAG_MAX_CHECK_CHARS)",
+                code="text_too_long",
             )
         return self.checker(text, progress)
 
@@ -637,7 +641,7 @@ class RAG:
         chunks recorded them. Raises KeyError for a document not in the index."""
         chunks = self.store.chunks(source)
         if not chunks:
-            raise KeyError(f"{source!r} is not in the index")
+            raise NotFound(f"{source!r} is not in the index", code="document_not_found")
         return Layout.merged([c.layout for c in chunks])
 
     def cited_version(self, citation: Citation) -> CitedVersion:
@@ -667,7 +671,7 @@ class RAG:
         for a document not in the index."""
         chunks = self.store.chunks(source)
         if not chunks:
-            raise KeyError(f"{source!r} is not in the index")
+            raise NotFound(f"{source!r} is not in the index", code="document_not_found")
         if not chunks[0].path:
             return None
         path = Path(chunks[0].path).resolve()
@@ -685,7 +689,7 @@ class RAG:
         """
         chunks = self.store.chunks(source)
         if not chunks:
-            raise KeyError(f"{source!r} is not in the index")
+            raise NotFound(f"{source!r} is not in the index", code="document_not_found")
         return self._text_of(chunks)
 
     def _text_of(self, chunks: list[Chunk]) -> str:

@@ -1,7 +1,8 @@
-"""The package's layers: documents -> index -> retrieve -> reading -> history -> pipeline ->
-evaluation -> serve. A module may import its own layer and those below it, never one
-above, and no modules import each other in a circle (lazy imports inside functions
-included). ``rag/__init__.py`` is the front door and may import anything below it."""
+"""The package's layers: errors -> config -> documents -> index -> retrieve -> reading ->
+history -> pipeline -> evaluation -> serve. A module may import its own layer and those
+below it, never one above, and no modules import each other in a circle (lazy imports
+inside functions included). ``rag/__init__.py`` is the front door and may import
+anything below it."""
 
 import ast
 from pathlib import Path
@@ -12,6 +13,7 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "rag"
 LAYERS = [
+    "rag.errors",
     "rag.config",
     "rag.documents",
     "rag.index",
