@@ -11,6 +11,8 @@ from rag.reading.extractive import (
     CANDIDATES,
     MORE_SENTENCES,
     ExtractiveAnswerer,
+    Reading,
+    answer_order,
     passage_sentences,
     preceding,
     ranker_inputs,
@@ -211,3 +213,21 @@ def test_a_two_hop_question_is_answered_from_the_bridge_and_the_hop_read_togethe
     assert {c.source for c in answer.citations} == {"heroin.txt", "reed.txt"}
     # with no second passage there is no hop, and no sentence alone answers
     assert reader("When was the writer of the song Heroin born?", passages[:1]).abstained
+
+
+def test_the_answer_leads_with_the_sentence_the_model_finds_likeliest_to_answer() -> None:
+    """Document order would put the title first; the answering sentence leads instead,
+    the others keep their passage's and document's order."""
+    text = "Museum news. The museum opened in 1985. It is free on Sundays."
+    passages = [Passage("a", "doc.txt", text, 0, len(text), 0.6)]
+    sentences = sorted(passage_sentences(passages), key=lambda s: s.start)
+    assert [s.text for s in sentences] == [
+        "Museum news.",
+        "The museum opened in 1985.",
+        "It is free on Sundays.",
+    ]
+    picked = {0: 0.5, 1: 0.4, 2: 0.3}
+    reading = Reading(sentences, np.zeros(3), picked, 0.5, {0: 0.2, 1: 0.9, 2: 0.4})
+    assert answer_order(reading, passages) == [1, 0, 2]
+    unread = Reading(sentences, np.zeros(3), picked, 0.5)  # no model read them: document order
+    assert answer_order(unread, passages) == [0, 1, 2]
