@@ -91,9 +91,12 @@ def figures(rows: list[dict]) -> dict:
     }
 
 
-def ask(rag: RAG, chosen: list[dict], progress: bool = True) -> list[dict]:
+def ask(
+    rag: RAG, chosen: list[dict], limit: int | None = None, progress: bool = True
+) -> list[dict]:
     rows = []
     questions = [(qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]]
+    questions = questions[:limit]
     started = time.perf_counter()
     for n, (qa, title) in enumerate(questions, start=1):
         answer = rag.answer(qa["question"])
@@ -116,14 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--choose", action="store_true", help="sweep the answer threshold")
     parser.add_argument("--min-confidence", type=float, help="abstention threshold to use")
     parser.add_argument("--rows", type=Path, help="write every question's row (JSON lines)")
+    parser.add_argument("--limit", type=int, help="ask only the first N questions (a smoke run)")
+    parser.add_argument("--index-dir", type=Path, help="default: evals/data/index/squad2-SPLIT")
     args = parser.parse_args(argv)
 
     chosen = articles(args.split, args.seed, args.data)
-    index_dir = DATA_DIR / "index" / f"squad2-{args.split}"
+    index_dir = args.index_dir or DATA_DIR / "index" / f"squad2-{args.split}"
     settings = Settings(index_dir=index_dir, min_confidence=args.min_confidence)
     rag = RAG(settings)
     rag.ingest(documents(chosen), prune=True, progress=False)
-    rows = ask(rag, chosen)
+    rows = ask(rag, chosen, args.limit)
     result = {"split": args.split, "articles": [a["title"] for a in chosen]} | figures(rows)
     print(json.dumps(result, indent=2))
     if args.rows:

@@ -111,3 +111,31 @@ def test_the_lexical_judge_misses_the_paraphrase_the_model_supports(
     claim = checked.sentences[1].text
     assert checked.sentences[1].verdict == "supported"
     assert lexical_verdict(claim, default_rag.retrieve(claim)) == "not found"
+
+
+MUSEUM = (
+    "The Alder Valley Museum stands beside the old mill. The museum has been open since "
+    "1985. It shows tools, looms and photographs of the valley's farms."
+)
+
+
+@pytest.fixture(scope="module")
+def museum(tmp_path_factory: pytest.TempPathFactory) -> RAG:
+    root = tmp_path_factory.mktemp("museum")
+    (root / "docs").mkdir()
+    (root / "docs" / "museum.txt").write_text(MUSEUM)
+    rag = RAG(corpus_dir=root / "docs", index_dir=root / "index")
+    rag.ingest()
+    return rag
+
+
+def test_a_claim_the_source_flatly_denies_is_contradicted_not_supported(museum: RAG) -> None:
+    (checked,) = museum.check("The museum opened in 1990.").sentences
+    assert checked.verdict == "contradicted"
+    assert "open since 1985" in checked.citations[0].quote
+
+
+def test_the_same_claim_with_the_sources_year_is_supported(museum: RAG) -> None:
+    (checked,) = museum.check("The museum opened in 1985.").sentences
+    assert checked.verdict == "supported"
+    assert "open since 1985" in checked.citations[0].quote

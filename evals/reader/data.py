@@ -25,7 +25,7 @@ import json
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.config import PROJECT_ROOT
@@ -273,9 +273,13 @@ def load_squad(
                 )
                 pairs[split] += [made] if made else []
             if rng.random() < claims_share:
-                pairs[split] += synthetic.claims(
+                made = synthetic.claims(
                     sentence, answer["text"], at - s0, before[i], article.names, rng
                 )
+                if made:  # the claim against an on-topic sentence elsewhere: says nothing of it
+                    elsewhere = article.closest_elsewhere(made[0].first, text, n)
+                    made += [replace(p, first=made[0].first, source="claims") for p in elsewhere]
+                pairs[split] += made
             questions[split].append(
                 Question(
                     qa["question"], tuple(sents), before, tuple(gold), "squad", (answer["text"],)

@@ -147,6 +147,11 @@ class Checker:
             return CheckedSentence(claim, start, end, "not found", 0.0)
         probs = self.model.support([claim] * len(found), [s.text for s in found], before)
         card = self.model.card
+        # A sentence more likely to contradict the claim than to support it never
+        # supports it: "open since 1985" must not back "opened in 1990".
+        leaning = np.where(probs[:, SUPPORTS] >= probs[:, CONTRADICTS], probs[:, SUPPORTS], 0.0)
+        probs = probs.copy()
+        probs[:, SUPPORTS] = leaning
         verdict: Verdict = "not found"
         column = SUPPORTS
         if probs[:, SUPPORTS].max() >= card.support_threshold:
