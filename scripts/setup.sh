@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install the project into it, once per change of pyproject.toml.
-# Used by ./chat.sh (the app alone) and ./test.sh (`scripts/setup.sh test`: the test
-# tools too), so a fresh clone needs nothing done by hand.
+# Used by ./chat.sh (the app: the core and its `serve` extra) and ./test.sh
+# (`scripts/setup.sh test`: every extra and the test tools), so a fresh clone needs
+# nothing done by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +33,8 @@ if [ -n "$extras" ]; then
     echo "(the first time, this compiles llama.cpp for the generative tests: ~10 min)" >&2
     CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=OFF} .venv/bin/python -m pip install --quiet -e ".[$extras]"
 else
-    .venv/bin/python -m pip install --quiet -e .
+    # the web chat and the HTTP API (gradio, fastapi, ...): the core alone is `pip install -e .`
+    .venv/bin/python -m pip install --quiet -e ".[serve]"
 fi
 # The ONNX exports of the models (cached per user) let the chat start without torch.
 .venv/bin/python -c 'from rag.index.embed import load_onnx; assert load_onnx(), "no ONNX export"'

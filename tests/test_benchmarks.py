@@ -83,3 +83,10 @@ def test_the_history_benchmark_times_versions_and_saved_conversations() -> None:
     figures = [line.split()[-2] for line in out.splitlines() if line.endswith((" s", " ms"))]
     assert len(figures) == 7 and all(float(f) >= 0 for f in figures)
     assert "save one answer" in out and "check one citation's version" in out
+
+
+@pytest.mark.slow
+def test_the_ingest_profile_times_each_step_of_an_ingest() -> None:
+    out = run_script("benchmarks/profile_ingest.py", "default")
+    steps = {line.split("  ")[1].strip() for line in out.splitlines() if line.endswith("%")}
+    assert {"encode (model + spans)", "chroma upsert", "split", "BM25 build"} <= steps

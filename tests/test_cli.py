@@ -1,6 +1,8 @@
 """The `rag` command, run for real in subprocesses."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,21 @@ def test_history_lists_and_exports_a_saved_conversation(cli_env, tmp_path: Path)
     assert data["turns"][0]["text"] == answer.text
     other = rag_cli("history", "--user", "bob", "export", talk.id, env=cli_env)
     assert other.returncode == 2 and "no saved conversation" in other.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "blocked", "extra"),
+    [("serve", "gradio", "serve"), ("mcp", "mcp", "serve"), ("eval", "matplotlib", "eval")],
+)
+def test_a_command_whose_extra_is_missing_names_it(cli_env, command, blocked, extra) -> None:
+    """The core install lacks the extras; the command says which to install, at once."""
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None; from rag.serve.cli import main;"
+        f" sys.exit(main([{command!r}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"pip install 'rag[{extra}]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -186,3 +186,14 @@ def test_the_docs_build_strictly(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "WARNING" not in done.stderr, done.stderr
     assert (tmp_path / "site" / "index.html").exists()
+
+
+def test_notes_hold_records_only():
+    """Code lives where it runs and is tested (evals/experiments/, benchmarks/); notes/
+    keeps what was measured. A retired script stays in git history, named by its note."""
+    code = sorted(
+        str(p.relative_to(REPO))
+        for p in (REPO / "notes").rglob("*")
+        if p.suffix in {".py", ".sh", ".patch"}
+    )
+    assert not code, f"code in notes/: {code}; move it to evals/experiments/ or benchmarks/"

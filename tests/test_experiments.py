@@ -67,3 +67,9 @@ def test_the_listwise_experiment_trains_and_reports_before_and_after(
     before, after = (json.loads(line) for line in out.splitlines() if line.startswith("{"))
     assert before.keys() == after.keys() == {"disfl", "squad", "vitaminc_argmax_accuracy"}
     assert (tmp_path / "crossencoder.npz").exists()
+
+
+@pytest.mark.parametrize("name", ["abstention_combo", "answer_kind_gate"])
+def test_the_offline_experiments_import_what_they_measure_with(name: str) -> None:
+    """Their full runs take minutes (and bigbench's files); their imports still resolve."""
+    assert callable(load_script(REPO / "evals" / "experiments" / f"{name}.py").main)

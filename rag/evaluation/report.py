@@ -206,13 +206,24 @@ def curve_table(run: EvalRun, threshold: tuple[str, float] | None) -> list[str]:
     return lines
 
 
+def pyplot():
+    """matplotlib's pyplot drawing to files; it comes with the ``eval`` extra."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(
+            "the eval report's plots need matplotlib: pip install 'rag[eval]'", name=err.name
+        ) from err
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_scores(
     results: list[QuestionResult], path: Path, threshold: tuple[str, float] | None
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for answerable, label, color in (
@@ -234,10 +245,7 @@ def plot_scores(
 
 
 def plot_by_type(by_type: dict[str, dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(by_type)
     series = [

@@ -4,6 +4,7 @@ collections and saved conversations."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import threading
@@ -22,6 +23,33 @@ def _settings_error(err: ValidationError) -> str:
         for e in err.errors()
     )
     return f"rag: invalid settings: {fields}"
+
+
+# What each command needs beyond the core, and the extra (pyproject.toml) that installs it.
+# Those modules are imported only inside the commands, so `rag ask` and `rag check` run
+# without them.
+EXTRAS = {
+    "serve": ("serve", ("gradio", "fastapi", "uvicorn")),
+    "mcp": ("serve", ("mcp",)),
+    "eval": ("eval", ("matplotlib",)),
+}
+
+
+def missing_extra(command: str) -> str | None:
+    """The error line when a package ``command`` needs is not installed, naming the extra
+    that installs it; None when all are there (looked up, not imported)."""
+    extra, modules = EXTRAS.get(command, ("", ()))
+    for module in modules:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ValueError:  # sys.modules holds None for it: importing it fails
+            found = False
+        if not found:
+            return (
+                f"rag {command}: {module} is not installed; it comes with the {extra} extra:"
+                f" pip install 'rag[{extra}]'"
+            )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also answer with this RAG_LLM value (repeatable); reported side by side",
     )
     args = parser.parse_args(argv)
+    # `rag eval --dataset check` writes no plots
+    missing = None if getattr(args, "dataset", None) == "check" else missing_extra(args.command)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     try:
         rag = RAG()
     except ValidationError as err:

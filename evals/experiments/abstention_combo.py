@@ -1,18 +1,30 @@
-"""Stop 35, offline: does the cross-encoder's abstention score combined with the lexical
-abstention model's confidence separate the gold set's answerable from unanswerable
-questions better than either alone? Prints AUC per half and the test half's figures at
-the threshold `evals/operating_point.py`'s rule chooses on the dev half (the highest
-refusing at most 5% of answerable questions).
+"""Experiment (stop 35, offline): does the cross-encoder's abstention score combined with
+the lexical abstention model's confidence separate the gold set's answerable from
+unanswerable questions better than either alone? Prints AUC per half and the test half's
+figures at the threshold `evals/operating_point.py`'s rule chooses on the dev half (the
+highest refusing at most 5% of answerable questions).
 
-    PYTHONPATH=. .venv/bin/python notes/abstention-combo.py   # ~1 min
+    .venv/bin/python evals/experiments/abstention_combo.py   # ~1 min
+
+What it measured (figures and discussion in `notes/stop-35-note.md`, "A cheap check of
+combining judges"): the geometric mean ranked the gold set best (test AUC 0.841 against
+the shipped cross-encoder's 0.801), but no combination's dev-chosen threshold held on the
+test half (13% wrong abstentions, against the cross-encoder's 4.3%), so nothing shipped.
+Moved here from `notes/abstention-combo.py` (issue 39).
 """
+
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from evals.operating_point import choose
-from rag.config import Settings
-from rag.evaluation.evaluate import evaluate
-from rag.evaluation.metrics import abstention_curve, auc
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from evals.operating_point import choose  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.evaluation.evaluate import evaluate  # noqa: E402
+from rag.evaluation.metrics import abstention_curve, auc  # noqa: E402
 
 JUDGES = {
     "cross-encoder": lambda ce, lex: ce,
