@@ -2,67 +2,46 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 
+from rag.answering import answer_chain, answer_question, stream_answer
 from rag.config import Settings, collection_name
 from rag.documents.formats import Layout, UnreadableFile, read_file
-from rag.documents.ingest import Chunk, IngestReport, Splitter, absolute, load, version_of
+from rag.documents.ingest import Chunk, IngestReport, Splitter, absolute
 from rag.errors import AlreadyExists, BadInput, IndexBusy, NotFound, TooLarge
 from rag.history import History
 from rag.index.bm25 import LexicalIndex
-from rag.index.embed import SentenceEmbeddings, cache_dir
-from rag.index.store import IndexedSource, Store, collection_names, open_client
+from rag.index.client import Chroma, chroma_for
+from rag.index.embed import SentenceEmbeddings
+from rag.index.store import Store, collection_names
+from rag.index.sync import Indexer, accept_uploads, folders_among, holding
 from rag.index.versions import CitedVersion, Versions
 from rag.reading.abstain import AbstentionModel
-from rag.reading.answer import Answer, Answerer, clean_question, refusal
+from rag.reading.answer import Answer, Answerer
 from rag.reading.check import Check, Checker
 from rag.reading.cite import Citation
-from rag.reading.conversation import Asked, Turn, earlier_questions
+from rag.reading.conversation import Turn
 from rag.reading.crossencoder import CrossEncoder
 from rag.reading.extractive import ExtractiveAnswerer, SentenceVectors
 from rag.reading.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
 from rag.reading.ranker import SentenceRanker
 from rag.retrieve import HybridRetriever, Passage, PassageRetriever
 
+__all__ = ["RAG", "CollectionInfo", "IndexBusy", "holding"]  # IndexBusy, holding: older homes
+
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from langchain_core.language_models import LanguageModelLike
-
-
-@contextmanager
-def holding(path: Path, wait: float | None, busy: str, notice: str = "") -> Iterator[None]:
-    """Hold the file lock at ``path`` for the block. Another holder is waited for up to
-    ``wait`` seconds (None: as long as it takes), with ``notice`` on stderr if given;
-    then :class:`IndexBusy` is raised with the message ``busy``."""
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if notice:
-            print(notice, file=sys.stderr)
-        try:
-            lock.acquire(timeout=-1 if wait is None else wait)
-        except Timeout:
-            raise IndexBusy(busy) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 @dataclass(frozen=True)
@@ -136,28 +115,23 @@ class RAG:
             return self._root.crossencoder
         return CrossEncoder.load()
 
+    @cached_property
+    def chroma(self) -> Chroma:
+        """The index, embedded or on a server (decided once, by :func:`chroma_for`): the
+        root's, shared by every collection."""
+        if self._root is not self:
+            return self._root.chroma
+        return chroma_for(self.settings)
+
     @property
     def client(self) -> ClientAPI:
-        """The Chroma client (embedded RAG_INDEX_DIR or the server), one for all collections:
-        the root's, read from it each time since :meth:`_fresh_client` may replace it."""
-        return self._root._client
-
-    @cached_property
-    def _client(self) -> ClientAPI:
-        return open_client(self.settings)
+        """The Chroma client, one for all collections; read from :attr:`chroma` each time
+        since an embedded one is replaced when another process wrote."""
+        return self.chroma.client
 
     @cached_property
     def store(self) -> Store:
-        reopen = None if self.settings.chroma_host else self._root._fresh_client
-        return Store(self.client, self.settings.collection, self.embeddings, reopen)
-
-    def _fresh_client(self) -> ClientAPI:
-        """A new embedded client, which reads what other processes wrote; it replaces the
-        root's, so the old one (and the vector index it holds in memory) is freed once every
-        collection's store has moved on to a newer one."""
-        client = open_client(self.settings, fresh=True)
-        self.__dict__["_client"] = client
-        return client
+        return Store(self.client, self.settings.collection, self.embeddings, self.chroma.reopen)
 
     @cached_property
     def versions(self) -> Versions:
@@ -364,8 +338,7 @@ class RAG:
         recorded = self.store.folders()
         if recorded is None:
             return
-        given = [absolute(Path(s)) for s in sources if not isinstance(s, Document)]
-        new = [f for f in given if f.is_dir() and f not in recorded]
+        new = [f for f in folders_among(sources) if f not in recorded]
         if new:
             self.store.record_folders([*recorded, *new])
             self.__dict__.pop("folders", None)
@@ -373,23 +346,12 @@ class RAG:
     def ingest_lock(self, wait: float = 0) -> AbstractContextManager[None]:
         """Hold the index's ingest lock (what :meth:`ingest` takes); wait up to ``wait``
         seconds for another holder, then raise :class:`IndexBusy`."""
-        busy = f"another ingest is writing the index ({self._index_name()}); "
+        index = self.chroma.describe(self.settings.collection)
+        busy = f"another ingest is writing the index ({index}); "
         return holding(self._lock_path(), wait, busy + "try again when it has finished")
 
     def _lock_path(self) -> Path:
-        s = self.settings
-        if s.chroma_host is None:
-            s.index_dir.mkdir(parents=True, exist_ok=True)
-            return s.index_dir / ".ingest.lock"
-        # A server's collection is locked per machine; other machines rely on upserts.
-        name = f"rag-ingest-{s.chroma_host}-{s.chroma_port}-{s.collection}.lock"
-        return Path(tempfile.gettempdir()) / name
-
-    def _index_name(self) -> str:
-        s = self.settings
-        if s.chroma_host is None:
-            return str(s.index_dir)
-        return f"collection {s.collection} on {s.chroma_host}:{s.chroma_port}"
+        return self.chroma.lock_path(self.settings.collection)
 
     def _sync(
         self,
@@ -398,50 +360,16 @@ class RAG:
         prune: bool,
         progress: bool | None,
     ) -> IngestReport:
-        started = time.perf_counter()
-        report = IngestReport()
-        docs, folders = load(
-            self.folders if sources is None else sources,
-            self.corpus_dir,
-            report,
-            max_bytes=self.settings.max_file_bytes,
+        indexer = Indexer(
+            self.store,
+            self.splitter,
+            self.versions,
+            self.settings.collection,
+            self.settings.max_file_bytes,
+            self.warm_index,
         )
-        indexed = self.store.sources()
-        to_add, to_relabel, to_delete = [], [], []
-        for doc in docs:
-            old = indexed.pop(doc.source, None) or IndexedSource()
-            if old.holds(self.splitter.digest(doc.text, doc.layout), doc.path):
-                report.unchanged.append(doc.source)
-                continue
-            chunks = self.splitter.split(doc.text, doc.source, doc.path, doc.layout)
-            old_ids = old.ids - old.outdated  # outdated chunks are embedded again
-            new = [c for c in chunks if c.id not in old_ids]
-            stale = old.ids - {c.id for c in chunks}
-            to_add += new
-            to_relabel += [c for c in chunks if c.id in old_ids]
-            to_delete += stale
-            if not old.ids:
-                report.added.append(doc.source)
-            elif new or stale:
-                report.updated.append(doc.source)
-            else:
-                report.unchanged.append(doc.source)
-        for source, entry in indexed.items():  # not loaded this time
-            in_folder = entry.path and any(Path(entry.path).is_relative_to(f) for f in folders)
-            if prune or in_folder:
-                report.removed.append(source)
-                to_delete += entry.ids
-        report.precision = self.store.add(to_add, progress=progress)
-        self.store.relabel(to_relabel)
-        self.store.delete(to_delete)
-        if to_add or to_delete:
-            self.warm_index()  # the BM25 index is rebuilt here, not on the next question
-        self.versions.record(
-            self.settings.collection, ((d.source, version_of(d.text), d.text) for d in docs)
-        )
-        report.chunks_added, report.chunks_removed = len(to_add), len(to_delete)
-        report.seconds = time.perf_counter() - started
-        return report
+        sources = self.folders if sources is None else sources
+        return indexer.sync(sources, self.corpus_dir, prune=prune, progress=progress)
 
     def add_files(
         self, paths: Iterable[str | Path], *, progress: bool | None = None, wait: float = 600
@@ -454,31 +382,10 @@ class RAG:
         folder (nothing there is overwritten). A file identical to the one in the folder
         is accepted and left unchanged.
         """
-        folder = self.corpus_dir
-        checks = IngestReport()
-        accepted: list[tuple[Path, Path]] = []
-        for path in map(Path, paths):
-            target = folder / path.name
-            before = len(checks.skipped)
-            load([path], folder, checks, max_bytes=self.settings.max_file_bytes)
-            if len(checks.skipped) > before:
-                checks.skipped[-1] = (path.name, checks.skipped[-1][1])
-            elif path.name.startswith("."):
-                checks.skipped.append(
-                    (path.name, "hidden files (name starting with '.') are not indexed")
-                )
-            elif target.exists() and target.read_bytes() != path.read_bytes():
-                reason = "a different file of this name is in the corpus folder; rename one"
-                checks.skipped.append((path.name, reason))
-            else:
-                accepted.append((path, target))
-        folder.mkdir(parents=True, exist_ok=True)
-        for path, target in accepted:
-            if not target.exists():
-                shutil.copyfile(path, target)
+        accepted, checks = accept_uploads(paths, self.corpus_dir, self.settings.max_file_bytes)
         if not accepted:
             return checks
-        report = self.ingest([target for _, target in accepted], progress=progress, wait=wait)
+        report = self.ingest(accepted, progress=progress, wait=wait)
         report.skipped[:0] = checks.skipped
         return report
 
@@ -509,10 +416,7 @@ class RAG:
         return LexicalIndex(self.store, self._lexical_cache())
 
     def _lexical_cache(self) -> Path:
-        s = self.settings
-        if s.chroma_host is None:
-            return s.index_dir / f"bm25-{s.collection}.npz"
-        return cache_dir() / "bm25" / f"{s.chroma_host}-{s.chroma_port}-{s.collection}.npz"
+        return self.chroma.lexical_cache(self.settings.collection)
 
     def retriever(self, k: int | None = None) -> BaseRetriever:
         """The retriever ``RAG_RETRIEVAL`` names, returning ``k`` passages (default ``RAG_K``)."""
@@ -521,13 +425,17 @@ class RAG:
             return HybridRetriever(store=self.store, lexical=self.lexical, k=k)
         return PassageRetriever(store=self.store, k=k)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int | None = None, *, config: RunnableConfig | None = None
+    ) -> list[Passage]:
         """The ``k`` passages nearest to ``question``, best first: by cosine similarity
-        (``Passage.score``) for dense retrieval, by fused rank for hybrid."""
-        return [Passage.from_document(d) for d in self.retriever(k).invoke(question)]
+        (``Passage.score``) for dense retrieval, by fused rank for hybrid. ``config``
+        makes the retrieval a child of a LangChain run (:meth:`chain`)."""
+        return [Passage.from_document(d) for d in self.retriever(k).invoke(question, config)]
 
     def chain(self) -> Runnable[str | dict[str, Any], Answer]:
-        """A LangChain Runnable: question -> retrieved passages -> cited :class:`Answer`.
+        """A LangChain Runnable: question -> retrieved passages -> cited :class:`Answer`,
+        the same path as :meth:`answer` (:func:`rag.answering.answer_chain`).
 
         The input is a question, or ``{"question": ..., "history": [...]}`` for a
         follow-up (history as in :meth:`answer`). The question is cleaned first (control
@@ -535,41 +443,11 @@ class RAG:
         abstaining Answer that says why, with no retrieval. Retrieval runs as a child of
         this run, so callbacks see both.
         """
-        retrieve = self._retrieve_passages()
-
-        def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
-            asked = self._ask(inputs)
-            if isinstance(asked, Answer):
-                return self._from_here(asked)
-            passages = retrieve.invoke(asked.search, config)
-            return self._from_here(
-                asked.finish(self.answerer(asked.focus, passages, **asked.extra))
-            )
-
-        return RunnableLambda(run).with_config(run_name="rag")
-
-    def _retrieve_passages(self) -> Runnable[str, list[Passage]]:
-        return self.retriever() | RunnableLambda(
-            lambda docs: [Passage.from_document(d) for d in docs]
-        )
-
-    def _from_here(self, answer: Answer) -> Answer:
-        """``answer``, naming the collection it was answered from."""
-        return replace(answer, collection=self.settings.collection)
-
-    def _ask(self, inputs: str | dict[str, Any]) -> Asked | Answer:
-        """The question cleaned and, for a follow-up, rewritten; or the Answer refusing it."""
-        if isinstance(inputs, str):
-            inputs = {"question": inputs}
-        cleaned = clean_question(inputs["question"])
-        why_not = refusal(cleaned, self.settings.max_question_chars)
-        if why_not is not None:
-            return Answer(cleaned, why_not, abstained=True)
-        earlier = [clean_question(q) for q in earlier_questions(inputs.get("history"))]
-        return Asked.of(cleaned, earlier)
+        return answer_chain(self)
 
     def answer(self, question: str, history: Iterable[Turn] | None = None) -> Answer:
-        """Answer ``question`` from the index, citing exact quotes, or abstain.
+        """Answer ``question`` from the index, citing exact quotes, or abstain
+        (:func:`rag.answering.answer_question`: retrieve, read, compose).
 
         ``history`` is the conversation so far, oldest first: earlier questions (str),
         earlier :class:`Answer` objects, or chat messages (``{"role": "user", "content":
@@ -581,24 +459,13 @@ class RAG:
             >>> rag.answer("And what did Europe think of it?", history=[first]).rewritten
             'what did Europe think of it? (following: What does the plan ask of Ukraine?)'
         """
-        return self.chain().invoke(self._inputs(question, history))
+        return answer_question(self, question, list(history or ()))
 
     def stream(self, question: str, history: Iterable[Turn] | None = None) -> Iterator[Answer]:
         """Like :meth:`answer`, as the answer grows: each item is the answer so far, the
         last one complete. An answerer with a ``stream`` method (same arguments, yielding
         Answers) is streamed; one without (the extractive one) gives its Answer whole."""
-        inputs = self._inputs(question, history)
-        streaming = getattr(self.answerer, "stream", None)
-        if streaming is None:
-            yield self.chain().invoke(inputs)
-            return
-        asked = self._ask(inputs)
-        if isinstance(asked, Answer):
-            yield self._from_here(asked)
-            return
-        passages = self._retrieve_passages().invoke(asked.search)
-        for partial in streaming(asked.focus, passages, **asked.extra):
-            yield self._from_here(asked.finish(partial))
+        yield from stream_answer(self, question, list(history or ()))
 
     def check(self, text: str, progress: Callable[[int, int], None] | None = None) -> Check:
         """Verify ``text`` against the sources, sentence by sentence (:mod:`rag.reading.check`):
@@ -619,10 +486,6 @@ class RAG:
     @cached_property
     def checker(self) -> Checker:
         return Checker(self.retrieve, self.crossencoder, SentenceVectors(self.embeddings))
-
-    @staticmethod
-    def _inputs(question: str, history: Iterable[Turn] | None) -> dict[str, Any]:
-        return {"question": question, "history": list(history or ())}
 
     def documents(self) -> dict[str, int]:
         """Every indexed document with its number of chunks, by name.

@@ -1,5 +1,5 @@
 """The package's layers: errors -> config -> documents -> index -> retrieve -> reading ->
-history -> pipeline -> evaluation -> serve. A module may import its own layer and those
+history -> answering -> pipeline -> evaluation -> serve. A module may import its own layer and those
 below it, never one above, and no modules import each other in a circle (lazy imports
 inside functions included). ``rag/__init__.py`` is the front door and may import
 anything below it."""
@@ -20,6 +20,7 @@ LAYERS = [
     "rag.retrieve",
     "rag.reading",
     "rag.history",
+    "rag.answering",
     "rag.pipeline",
     "rag.evaluation",
     "rag.serve",
