@@ -100,6 +100,7 @@ class Store:
         self._name = collection
         self._reopen = reopen
         self._reopening = threading.Lock()
+        self._documents: tuple[str, dict[str, int]] | None = None
         self._use(client)
         self._seen = self.generation()
 
@@ -179,6 +180,18 @@ class Store:
             if SENTENCE_VECTORS not in meta:
                 entry.outdated.add(chunk_id)
         return dict(found)
+
+    def documents(self) -> dict[str, int]:
+        """Every source with its number of chunks, by name.
+
+        It reads the metadata of every chunk (5 s at 10,000 articles), so the result is
+        kept until the index changes (its generation token, set by every write).
+        """
+        generation = self.generation()
+        if not generation or self._documents is None or self._documents[0] != generation:
+            found = {s: len(e.ids) for s, e in sorted(self.sources().items())}
+            self._documents = (generation, found)
+        return dict(self._documents[1])
 
     def chunks(self, source: str | None = None) -> list[Chunk]:
         """Every chunk in the index (or of one source), with its text and offsets."""
