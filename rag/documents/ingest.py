@@ -1,7 +1,7 @@
 """Documents -> chunks: find files, read them, split them with exact character offsets.
 
 Nothing here touches the index; :mod:`rag.index.store` keeps chunks, and
-:meth:`rag.pipeline.RAG.ingest` syncs the two.
+:mod:`rag.index.sync` syncs the two.
 """
 
 from __future__ import annotations

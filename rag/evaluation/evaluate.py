@@ -17,7 +17,8 @@ from rag.evaluation.datasets import DATA_DIR, GOLD, Dataset, load_dataset
 from rag.evaluation.metrics import EvalRun, measure
 from rag.evaluation.report import write as write_report
 from rag.index.bm25 import BM25
-from rag.pipeline import RAG, holding
+from rag.index.sync import holding
+from rag.pipeline import RAG
 from rag.reading.extractive import ExtractiveAnswerer
 from rag.reading.generate import ModelVerifier
 

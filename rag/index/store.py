@@ -12,16 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
-from chromadb.api.shared_system_client import SharedSystemClient
-from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from tqdm import tqdm
 
-from rag.config import Settings
 from rag.documents.formats import Layout
 from rag.documents.ingest import Chunk
 from rag.documents.sentences import sentence_spans
@@ -73,48 +69,6 @@ class IndexedSource:
     sizes: set[int] = field(default_factory=set)
     """How many chunks their documents were split into (see ``Chunk.of``)."""
 
-    def holds(self, digest: str, path: str) -> bool:
-        """Whether every chunk of the document with this digest and path is indexed, with
-        its sentence vectors, and nothing else of the source: no need to split it again."""
-        return (
-            not self.outdated
-            and self.digests == {digest}
-            and self.sizes == {len(self.ids)}
-            and self.path == path
-        )
-
-
-def open_client(settings: Settings, *, fresh: bool = False) -> ClientAPI:
-    """A Chroma server client when ``chroma_host`` is set, else the embedded index_dir.
-
-    ``fresh``: a new embedded client rather than the one this process already has for the
-    folder (Chroma shares one per path), so that it reads what other processes wrote.
-    """
-    ca_file = settings.chroma_ca_file
-    chroma_settings = ChromaSettings(
-        anonymized_telemetry=False, chroma_server_ssl_verify=str(ca_file) if ca_file else None
-    )
-    if settings.chroma_host is None:
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        if fresh:
-            SharedSystemClient.clear_system_cache()  # clients made before keep theirs
-        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
-    scheme = "https" if settings.chroma_ssl else "http"
-    address = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
-    token = settings.chroma_token
-    try:
-        client = chromadb.HttpClient(
-            host=settings.chroma_host,
-            port=settings.chroma_port,
-            ssl=settings.chroma_ssl,
-            headers={"Authorization": f"Bearer {token.get_secret_value()}"} if token else None,
-            settings=chroma_settings,
-        )
-        client.list_collections(limit=1)  # fails here, with a clear message, if refused
-    except Exception as err:  # chromadb raises plain ValueError/httpx errors
-        raise ConnectionError(f"cannot use the Chroma server at {address}: {err}") from err
-    return client
-
 
 def collection_names(client: ClientAPI) -> list[str]:
     """The collections rag made in ``client`` (written to, or given folders), by name; a
@@ -146,6 +100,7 @@ class Store:
         self._name = collection
         self._reopen = reopen
         self._reopening = threading.Lock()
+        self._documents: tuple[str, dict[str, int]] | None = None
         self._use(client)
         self._seen = self.generation()
 
@@ -225,6 +180,18 @@ class Store:
             if SENTENCE_VECTORS not in meta:
                 entry.outdated.add(chunk_id)
         return dict(found)
+
+    def documents(self) -> dict[str, int]:
+        """Every source with its number of chunks, by name.
+
+        It reads the metadata of every chunk (5 s at 10,000 articles), so the result is
+        kept until the index changes (its generation token, set by every write).
+        """
+        generation = self.generation()
+        if not generation or self._documents is None or self._documents[0] != generation:
+            found = {s: len(e.ids) for s, e in sorted(self.sources().items())}
+            self._documents = (generation, found)
+        return dict(self._documents[1])
 
     def chunks(self, source: str | None = None) -> list[Chunk]:
         """Every chunk in the index (or of one source), with its text and offsets."""
