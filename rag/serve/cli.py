@@ -52,7 +52,8 @@ def missing_extra(command: str) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: its commands and their options."""
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     within = argparse.ArgumentParser(add_help=False)
@@ -87,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "mcp", parents=[within], help="serve the documents to an MCP client (an agent) over stdio"
     )
+    _records_commands(sub)
+    _eval_command(sub)
+    return parser
+
+
+def _records_commands(sub: argparse._SubParsersAction) -> None:
+    """``rag collections`` and ``rag history``."""
     col = sub.add_parser("collections", help="list, create or delete collections")
     col_sub = col.add_subparsers(dest="action")
     made = col_sub.add_parser("create", help="make an empty collection")
@@ -109,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     out = his_sub.add_parser("export", help="print a conversation as Markdown or JSON")
     out.add_argument("id", help="its id (rag history lists them)")
     out.add_argument("--format", choices=["markdown", "json"], default="markdown")
+
+
+def _eval_command(sub: argparse._SubParsersAction) -> None:
+    """``rag eval``."""
     ev = sub.add_parser("eval", help="measure retrieval, answers and citations; write a report")
     ev.add_argument(
         "--dataset",
@@ -129,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LLM",
         help="also answer with this RAG_LLM value (repeatable); reported side by side",
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     # `rag eval --dataset check` writes no plots
     missing = None if getattr(args, "dataset", None) == "check" else missing_extra(args.command)
     if missing:
