@@ -4,10 +4,10 @@ write it into rag/reading/crossencoder.json (``answer_threshold``).
     .venv/bin/python evals/operating_point.py          # ~30 s
 
 The rule is the training script's, on questions like the ones users ask here rather than
-Disfl-QA's: the highest threshold that refuses at most 5% of the dev half's answerable
+SQuAD 2.0's: the highest threshold that refuses at most 5% of the dev half's answerable
 questions, so it abstains on as many unanswerable ones as that allows. The test half is
-only reported, never looked at to choose. The threshold training chose on Disfl-QA stays
-in the card's figures (``answer_threshold_disfl``).
+only reported, never looked at to choose. The threshold training chose on SQuAD 2.0 dev stays
+in the card's figures (``answer_threshold_from_training``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main(card_path: Path = CARD) -> int:
     results = {s: [r for r in run.results if r.split == s] for s in ("dev", "test")}
     chosen = choose([r.score for r in results["dev"]], [r.answerable for r in results["dev"]])
     figures = dict(card.figures or {})
-    figures.setdefault("answer_threshold_disfl", card.answer_threshold)
+    figures.setdefault("answer_threshold_from_training", card.answer_threshold)
     for split, rows in results.items():
         (at,) = abstention_curve([r.score for r in rows], [r.answerable for r in rows], [chosen])
         figures[f"gold_{split}_at_answer_threshold"] = at

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,6 +35,7 @@ from rag.evaluation.datasets import DATA_DIR
 from rag.evaluation.metrics import abstention_curve, normalize
 from rag.pipeline import RAG
 from rag.reading.answer import Answer
+from rag.reading.crossencoder import CARD, Card
 
 MAX_WRONG_ABSTENTIONS = 0.05
 GRID = [round(t / 100, 2) for t in range(1, 100)]
@@ -120,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-confidence", type=float, help="abstention threshold to use")
     parser.add_argument("--rows", type=Path, help="write every question's row (JSON lines)")
     parser.add_argument("--limit", type=int, help="ask only the first N questions (a smoke run)")
+    parser.add_argument(
+        "--write-card", action="store_true", help="record the figures in the reader's card"
+    )
     parser.add_argument("--index-dir", type=Path, help="default: evals/data/index/squad2-SPLIT")
     args = parser.parse_args(argv)
 
@@ -131,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = ask(rag, chosen, args.limit)
     result = {"split": args.split, "articles": [a["title"] for a in chosen]} | figures(rows)
     print(json.dumps(result, indent=2))
+    if args.write_card:
+        card = Card.load()
+        figures_ = dict(card.figures or {}) | {f"squad2_{args.split}_answers": result}
+        CARD.write_text(json.dumps(asdict(replace(card, figures=figures_)), indent=2) + "\n")
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
     if args.choose:

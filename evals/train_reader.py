@@ -114,6 +114,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="stop at a checkpoint after this long (resume later with --resume)",
     )
     add("--resume", action="store_true", help="go on from this run's checkpoint")
+    add(
+        "--score",
+        type=Path,
+        help="train nothing: print these weights' held-out figures (temperature and answer"
+        " threshold fitted on dev as a run does, claim thresholds from their card)",
+    )
     return parser.parse_args(argv)
 
 
@@ -223,6 +229,17 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     )
 
 
+def score(args: argparse.Namespace, by_source: dict, questions: dict, precision) -> int:
+    """The held-out figures of trained weights, with the operating points chosen on dev
+    as training would choose them (printed; nothing is written)."""
+    model = ce.torch_model(weights=args.score)
+    args.init = args.score  # their card's claim thresholds, as a run from them would keep
+    made = card(args, model, by_source, questions, {"scored": str(args.score)}, precision)
+    print(json.dumps({"temperature": made.temperature, "answer_threshold": made.answer_threshold}))
+    print(json.dumps(made.figures, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     import torch
@@ -242,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = {ce.LABELS[k]: sum(p.label == k for p in sets["train"]) for k in range(3)}
         print(f"- {name}: " + ", ".join(f"{len(sets[s])} {s}" for s in sets) + f"; train {counts}")
 
+    if args.score:
+        return score(args, by_source, questions, precision)
     whole = questions["squad2"]["train"] + questions["squad"]["train"]
     plan = Run(pairs, args.lr, args.frozen_layers, whole, args.listwise, args.epochs, precision)
     checkpoints = args.checkpoints or cache_dir() / "training" / plan.fingerprint()

@@ -279,7 +279,8 @@ class Collection:
     @cached_property
     def checker(self) -> Checker:
         library = self.library
-        return Checker(self.retrieve, library.crossencoder, SentenceVectors(library.embeddings))
+        vectors = SentenceVectors(library.embeddings)
+        return Checker(self.retrieve, library.verifier, vectors, refuter=library.crossencoder)
 
     # --- its documents ---
 

@@ -245,7 +245,7 @@ def test_a_run_can_go_on_from_trained_weights_and_its_card_names_both_steps(
         *("--checkpoints", str(tmp_path / "checkpoints")),
     )
     trained_on = json.loads((tmp_path / ce.CARD.name).read_text())["trained_on"]
-    first, then = trained_on.split("; then on from those weights: ")
+    first, then = trained_on.rsplit("; then on from those weights: ", 1)
     assert first == ce.Card.load().trained_on
     assert then.endswith("--sample 8 --init") and "--lr 2e-05" in then
     went_on = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name).head.weight.detach().flatten()
