@@ -20,9 +20,10 @@ sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
 
 from scale import documents  # noqa: E402
 
-from rag import RAG, pipeline  # noqa: E402
+from rag import RAG  # noqa: E402
+from rag.collection import Collection  # noqa: E402
 from rag.documents import ingest  # noqa: E402
-from rag.index import store  # noqa: E402
+from rag.index import store, sync  # noqa: E402
 from rag.index.embed import SentenceEmbeddings  # noqa: E402
 
 spent: dict[str, float] = defaultdict(float)
@@ -47,8 +48,8 @@ def main() -> None:
     wrap(store, "sentence_spans", "sentence spans")
     wrap(store, "release_freed_memory", "malloc_trim")
     wrap(ingest.Splitter, "split", "split")
-    wrap(pipeline, "load", "read documents")
-    wrap(pipeline.RAG, "warm_index", "BM25 build")
+    wrap(sync, "load", "read documents")
+    wrap(Collection, "warm_index", "BM25 build")
     add = store.Store.add
 
     def timed_add(self, chunks, progress=None):
