@@ -279,8 +279,7 @@ class Collection:
     @cached_property
     def checker(self) -> Checker:
         library = self.library
-        vectors = SentenceVectors(library.embeddings)
-        return Checker(self.retrieve, library.verifier, vectors, refuter=library.crossencoder)
+        return Checker(self.retrieve, library.crossencoder, SentenceVectors(library.embeddings))
 
     # --- its documents ---
 

@@ -23,7 +23,7 @@ from rag.index.store import collection_names
 from rag.index.versions import Versions
 from rag.reading.abstain import AbstentionModel
 from rag.reading.answer import Answerer
-from rag.reading.crossencoder import VERIFIER_CARD, VERIFIER_WEIGHTS, CrossEncoder
+from rag.reading.crossencoder import CrossEncoder
 from rag.reading.extractive import ExtractiveAnswerer
 from rag.reading.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
 from rag.reading.ranker import SentenceRanker
@@ -76,12 +76,6 @@ class Library:
         return CrossEncoder.load()
 
     @cached_property
-    def verifier(self) -> CrossEncoder:
-        """The model that reads claims against the sources (``check()``, generated
-        answers): :data:`rag.reading.crossencoder.VERIFIER_WEIGHTS`."""
-        return CrossEncoder.load(weights=VERIFIER_WEIGHTS, card=VERIFIER_CARD)
-
-    @cached_property
     def splitter(self) -> Splitter:
         s = self.settings
         return Splitter(self.embeddings.tokenizer, s.chunk_size, s.chunk_overlap)
@@ -92,13 +86,7 @@ class Library:
         model (``llm`` or ``RAG_LLM``) that falls back to the extractive one when down."""
         if self._answerer is not None:
             return self._answerer
-        return make_answerer(
-            self.settings,
-            self.embeddings,
-            lambda: self.crossencoder,
-            self._llm,
-            lambda: self.verifier,
-        )
+        return make_answerer(self.settings, self.embeddings, lambda: self.crossencoder, self._llm)
 
     @cached_property
     def versions(self) -> Versions:
@@ -114,8 +102,7 @@ class Library:
         """Load the question encoder and the reading model now rather than on the first
         question."""
         self.embeddings.embed_query("warm-up")
-        self.crossencoder.answers("warm-up", ["warm-up"])
-        self.verifier.support(["warm-up"], ["warm-up"])  # check()
+        self.crossencoder.answers("warm-up", ["warm-up"])  # also used by check()
 
     # --- the collections ---
 
@@ -152,11 +139,9 @@ def make_answerer(
     embeddings: SentenceEmbeddings,
     crossencoder: Callable[[], CrossEncoder],
     llm: LanguageModelLike | None = None,
-    verifier: Callable[[], CrossEncoder] | None = None,
 ) -> Answerer:
-    """The reader the settings name. ``crossencoder`` loads the reading model and
-    ``verifier`` the claims model (default: the reading model), each called only when a
-    setting uses it (the load takes seconds)."""
+    """The reader the settings name. ``crossencoder`` loads the reading model, called
+    only when a setting uses it (the load takes seconds)."""
     reading = crossencoder() if "crossencoder" in (s.reader, s.abstention) else None
     abstention: AbstentionModel | CrossEncoder | None = None
     if s.abstention == "model":
@@ -176,8 +161,7 @@ def make_answerer(
     llm = llm or chat_model(s)
     if llm is None:
         return extractive
-    claims = (verifier or crossencoder)() if s.verifier == "crossencoder" else None
-    verify = ModelVerifier(claims) if claims is not None else None
+    verify = ModelVerifier(crossencoder()) if s.verifier == "crossencoder" else None
     return LLMAnswerer(
         llm,
         max_sentences=s.max_sentences,

@@ -100,11 +100,6 @@ class RAG(Collection):
         return self.library.crossencoder
 
     @property
-    def verifier(self) -> CrossEncoder:
-        """The model that reads claims against the sources, one per library."""
-        return self.library.verifier
-
-    @property
     def splitter(self) -> Splitter:
         return self.library.splitter
 

@@ -70,10 +70,7 @@ def test_the_card_has_operating_points_and_held_out_figures() -> None:
         assert 0 < threshold < 1
     assert card.temperature > 0
     assert card.trained_on.startswith("evals/train_reader.py")
-    squad2 = card.figures["squad2_questions_test"]  # SQuAD 2.0 articles it never read
-    assert squad2["auc"] > 0.65 and squad2["top_sentence_answers"] > 0.8  # chance: 0.5, ~0.1
-    assert card.figures["claims_pairs_test"]["accuracy"] > 0.65  # chance: 1/3
-    assert {"sick_pairs_test", "climate_fever_pairs_test"} <= card.figures.keys()
+    assert card.figures["vitaminc_pairs_test"]["accuracy"] > 0.65  # chance: 1/3
 
 
 def test_saved_weights_reload_to_nearly_the_same_model(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def run(rag: RAG, dataset: Dataset, *, progress: bool | None = None) -> EvalRun:
     chunks = rag.store.chunks()
     bm25 = BM25([c.text for c in chunks])
     k = rag.settings.k
-    verify = ModelVerifier(rag.verifier)
+    verify = ModelVerifier(rag.crossencoder)
     results = []
     for question in tqdm(dataset.questions, desc="Asking", unit="q", disable=not progress):
         t0 = time.perf_counter()

@@ -105,24 +105,17 @@ def claims_of(text: str) -> list[tuple[int, int]]:
 
 
 class Checker:
-    """Checks texts with ``retrieve`` (a claim -> passages) and the reading models:
-    ``model`` says which sentences support a claim, ``refuter`` (default: ``model``)
-    which contradict it. Two, because no one set of weights here does both best: the
-    claims model (VitaminC-trained) finds paraphrases, the reading model trained on
-    SQuAD 2.0 tells a sentence that denies a claim from one that is merely on topic
-    (docs/evaluation.md)."""
+    """Checks texts with ``retrieve`` (a claim -> passages) and the reading model."""
 
     def __init__(
         self,
         retrieve: Callable[[str], list[Passage]],
         model: CrossEncoder,
         vectors: SentenceVectors,
-        refuter: CrossEncoder | None = None,
     ) -> None:
         self.retrieve = retrieve
         self.model = model
         self.vectors = vectors
-        self.refuter = refuter or model
 
     def __call__(self, text: str, progress: Callable[[int, int], None] | None = None) -> Check:
         spans = claims_of(text)
@@ -152,26 +145,25 @@ class Checker:
         found, before = self.candidates(claim)
         if not found:
             return CheckedSentence(claim, start, end, "not found", 0.0)
-        claims, texts = [claim] * len(found), [s.text for s in found]
-        probs = self.model.support(claims, texts, before)
+        probs = self.model.support([claim] * len(found), [s.text for s in found], before)
+        card = self.model.card
         # A sentence more likely to contradict the claim than to support it never
         # supports it: "open since 1985" must not back "opened in 1990".
-        backing = np.where(probs[:, SUPPORTS] >= probs[:, CONTRADICTS], probs[:, SUPPORTS], 0.0)
-        threshold = self.model.card.support_threshold
-        verdict: Verdict = "supported"
-        supported = float(backing.max())
-        if supported < threshold:
-            probs = (
-                probs if self.refuter is self.model else self.refuter.support(claims, texts, before)
-            )
-            backing, threshold = probs[:, CONTRADICTS], self.refuter.card.contradict_threshold
-            verdict = "contradicted"
-        score = float(backing.max())
-        if score < threshold:
-            return CheckedSentence(claim, start, end, "not found", supported)
-        ranked = [int(i) for i in np.argsort(-backing) if backing[i] >= threshold]
+        leaning = np.where(probs[:, SUPPORTS] >= probs[:, CONTRADICTS], probs[:, SUPPORTS], 0.0)
+        probs = probs.copy()
+        probs[:, SUPPORTS] = leaning
+        verdict: Verdict = "not found"
+        column = SUPPORTS
+        if probs[:, SUPPORTS].max() >= card.support_threshold:
+            verdict, threshold = "supported", card.support_threshold
+        elif probs[:, CONTRADICTS].max() >= card.contradict_threshold:
+            verdict, column, threshold = "contradicted", CONTRADICTS, card.contradict_threshold
+        score = float(probs[:, column].max())
+        if verdict == "not found":
+            return CheckedSentence(claim, start, end, verdict, score)
+        ranked = [int(i) for i in np.argsort(-probs[:, column]) if probs[i, column] >= threshold]
         citations = [
-            Citation.of(n, found[i].passage, found[i].start, found[i].end, float(backing[i]))
+            Citation.of(n, found[i].passage, found[i].start, found[i].end, float(probs[i, column]))
             for n, i in enumerate(ranked[:MAX_CITATIONS], start=1)
         ]
         return CheckedSentence(claim, start, end, verdict, score, citations)

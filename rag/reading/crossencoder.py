@@ -44,13 +44,6 @@ WEIGHTS = Path(__file__).with_name("crossencoder.npz")
 """The trained layers and head (what ``evals/train_reader.py`` writes)."""
 CARD = Path(__file__).with_name("crossencoder.json")
 """How it was trained, its held-out figures and its operating points."""
-VERIFIER_WEIGHTS = Path(__file__).with_name("verifier.npz")
-"""The model that reads claims against sources (:meth:`RAG.check`, generated answers): the
-same network, trained on VitaminC's claims before those data left the registry. The
-reading model above went on from it on SQuAD 2.0 to answer and abstain, and forgot some
-of what claims need (the check eval's paraphrases supported: 0.933 here, 0.733 there),
-so each task keeps the weights that do it best (docs/evaluation.md)."""
-VERIFIER_CARD = Path(__file__).with_name("verifier.json")
 
 LABELS = ("supports", "neutral", "contradicts")
 SUPPORTS, NEUTRAL, CONTRADICTS = range(3)
