@@ -231,3 +231,19 @@ def test_the_answer_leads_with_the_sentence_the_model_finds_likeliest_to_answer(
     assert answer_order(reading, passages) == [1, 0, 2]
     unread = Reading(sentences, np.zeros(3), picked, 0.5)  # no model read them: document order
     assert answer_order(unread, passages) == [0, 1, 2]
+
+
+def test_the_lead_stays_in_the_document_retrieval_ranked_first() -> None:
+    """A follow-up's document is the retrieval's call (it read the conversation): the
+    model's likeliest sentence of another document does not jump ahead of it."""
+    first, second = "The library lends bicycles.", "The museum lends audio guides."
+    passages = [
+        Passage("a", "library.txt", first, 0, len(first), 0.6),
+        Passage("b", "museum.txt", second, 0, len(second), 0.5),
+    ]
+    sentences = passage_sentences(passages)
+    at = {s.source: i for i, s in enumerate(sentences)}
+    picked = {at["library.txt"]: 0.5, at["museum.txt"]: 0.5}
+    answering = {at["library.txt"]: 0.3, at["museum.txt"]: 0.9}
+    reading = Reading(sentences, np.zeros(2), picked, 0.5, answering)
+    assert answer_order(reading, passages) == [at["library.txt"], at["museum.txt"]]
