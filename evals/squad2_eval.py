@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from langchain_core.documents import Document
 
+from evals.operating_point import MAX_WRONG_ABSTENTIONS, choose
 from evals.reader.data import squad2_articles, squad2_split
 from rag.config import Settings
 from rag.evaluation.datasets import DATA_DIR
@@ -36,9 +37,6 @@ from rag.evaluation.metrics import abstention_curve, normalize
 from rag.pipeline import RAG
 from rag.reading.answer import Answer
 from rag.reading.crossencoder import CARD, Card
-
-MAX_WRONG_ABSTENTIONS = 0.05
-GRID = [round(t / 100, 2) for t in range(1, 100)]
 
 
 def articles(split: str, seed: int = 0, folder: Path | None = None) -> list[dict]:
@@ -145,13 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.choose:
         scores = [r["score"] for r in rows]
         flags = [r["answerable"] for r in rows]
-        curve = abstention_curve(scores, flags, GRID)
-        ok = [
-            c["threshold"]
-            for c in curve
-            if (c["wrong_abstention_rate"] or 0) <= MAX_WRONG_ABSTENTIONS
-        ]
-        best = max(ok) if ok else GRID[0]
+        best = choose(scores, flags)  # the gold set's rule (evals/operating_point.py)
         (at,) = abstention_curve(scores, flags, [best])
         print(f"threshold refusing at most {MAX_WRONG_ABSTENTIONS:.0%} of answerable: {best}")
         print(json.dumps(at))
