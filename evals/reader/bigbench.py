@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from evals.reader.data import Pair, Question, capped, paragraph_pairs, sentences_of, split_of
+from evals.reader.data import Pair, Question, Splits, paragraph_pairs, sentences_of, split_of
 from evals.reader.synthetic import without_answer
 from rag.evaluation.datasets import DATA_DIR
 from rag.reading import crossencoder as ce
@@ -191,3 +191,21 @@ def load_coqa(
                 Question(question, tuple(sents), ("", *sents[:-1]), tuple(gold), "coqa")
             )
     return capped(found, questions, rng, limit)
+
+
+def capped(
+    found: dict[str, list[tuple[Pair, ...]]],
+    questions: Splits,
+    rng: random.Random,
+    limit: int,
+) -> tuple[Splits, Splits]:
+    """At most ``limit`` training questions' pairs (an eighth of that to dev and test),
+    drawn at random, and as many questions for the question-level figures."""
+    pairs = {}
+    for split, groups in found.items():
+        rng.shuffle(groups)
+        cap = limit if split == "train" else limit // 8
+        pairs[split] = [p for group in groups[:cap] for p in group]
+        rng.shuffle(questions[split])
+        questions[split] = questions[split][: max(cap, 1)]
+    return pairs, questions

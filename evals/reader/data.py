@@ -314,24 +314,6 @@ class Article:
         return [Pair(question, best, "", ce.NEUTRAL, "squad")] if best else []
 
 
-def capped(
-    found: dict[str, list[tuple[Pair, ...]]],
-    questions: Splits,
-    rng: random.Random,
-    limit: int,
-) -> tuple[Splits, Splits]:
-    """At most ``limit`` training questions' pairs (an eighth of that to dev and test),
-    drawn at random, and as many questions for the question-level figures."""
-    pairs = {}
-    for split, groups in found.items():
-        rng.shuffle(groups)
-        cap = limit if split == "train" else limit // 8
-        pairs[split] = [p for group in groups[:cap] for p in group]
-        rng.shuffle(questions[split])
-        questions[split] = questions[split][: max(cap, 1)]
-    return pairs, questions
-
-
 # --- claims against evidence, for evaluation only ---
 
 SICK_LABELS = {"ENTAILMENT": ce.SUPPORTS, "NEUTRAL": ce.NEUTRAL, "CONTRADICTION": ce.CONTRADICTS}
