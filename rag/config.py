@@ -7,14 +7,26 @@ users configure the same thing the same way::
     >>> Settings(k=3).k
     3
     >>> # or: RAG_K=3 python app.py
+
+The fields are flat, one a variable, as chromadb's ``Settings`` are: ``RAG_<FIELD>``,
+``Settings(field=...)``, ``RAG(field=...)`` and ``settings.field`` are the contract with
+users' environments and code, and stay as they are. Each layer, though, reads one concern,
+so the fields come in groups, one a section of :class:`Settings`: ``settings.chroma`` is a
+:class:`ChromaSettings` (``host``, ``port``, ...), ``settings.generation`` the LLM's, and
+so on. A group is a read-only view made from the flat fields; code that needs one concern
+takes its group, which says what it depends on and what it cannot see.
+
+    >>> Settings(k=3).search.k
+    3
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, dataclass_transform
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,12 +66,172 @@ def collection_name(name: str) -> str:
     return _collection_name(str(name))
 
 
+def _lines(secret: SecretStr, sep: str | None = None) -> list[str]:
+    """The lines of the file ``secret`` names, else its value (split at ``sep``, if given)."""
+    value = secret.get_secret_value()
+    path = Path(value)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").splitlines()
+    return value.split(sep) if sep else [value]
+
+
+@dataclass_transform(frozen_default=True)
+class SettingsGroup:
+    """A read-only view of one section of :class:`Settings`: what one layer reads.
+
+    Each subclass is a frozen dataclass. Its field ``name`` is the setting ``prefix +
+    name`` where :class:`Settings` has one, else the setting ``name``
+    (``class ChromaSettings(SettingsGroup, prefix="chroma_")``: ``host`` is ``chroma_host``).
+    """
+
+    prefix: ClassVar[str] = ""
+
+    def __init_subclass__(cls, prefix: str = "") -> None:
+        cls.prefix = prefix
+        dataclass(frozen=True)(cls)
+
+    @classmethod
+    def settings_names(cls) -> dict[str, str]:
+        """Each field's name, and the name of the setting it shows."""
+        names = {}
+        for f in fields(cls):
+            prefixed = cls.prefix + f.name
+            names[f.name] = prefixed if prefixed in Settings.model_fields else f.name
+        return names
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """The group of ``settings``. Made on each read, not cached: ``model_copy(update=)``
+        copies an instance's cache with it, which would then show the old values."""
+        names = cls.settings_names().items()
+        return cls(**{name: getattr(settings, setting) for name, setting in names})
+
+
+class DocumentSettings(SettingsGroup):
+    """Where the documents and the embedded index are, and the collection answered from."""
+
+    corpus_dir: Path
+    index_dir: Path
+    collection: str
+
+
+class ChromaSettings(SettingsGroup, prefix="chroma_"):
+    """A Chroma server (``RAG_CHROMA_*``); ``host`` None: the embedded index instead."""
+
+    host: str | None
+    port: int
+    ssl: bool
+    ca_file: Path | None
+    token: SecretStr | None
+
+
+class EmbeddingSettings(SettingsGroup, prefix="embedding_"):
+    """The embedding model, the precision of bulk encoding and the chunks it encodes."""
+
+    model: str | None
+    precision: Literal["auto", "fp32", "bf16"]
+    chunk_size: int
+    chunk_overlap: int
+
+
+class SearchSettings(SettingsGroup):
+    """How many passages are retrieved per question, and how."""
+
+    k: int
+    retrieval: Literal["dense", "hybrid"]
+
+
+class ReadingSettings(SettingsGroup):
+    """How the answer's sentences are picked from the passages, or the answer abstains."""
+
+    max_sentences: int
+    min_score: float
+    abstention: Literal["crossencoder", "model", "cosine"]
+    min_confidence: float | None
+    reader: Literal["ranker", "crossencoder", "cosine"]
+    sentence_margin: float
+
+
+class GenerationSettings(SettingsGroup, prefix="llm_"):
+    """The language model that writes answers (``RAG_LLM_*``) and how they are checked."""
+
+    llm: str
+    base_url: str | None
+    api_key: SecretStr | None
+    timeout: float
+    retries: int
+    max_tokens: int
+    verifier: Literal["crossencoder", "lexical"]
+    unsupported: Literal["drop", "flag"]
+
+
+class LimitSettings(SettingsGroup, prefix="max_"):
+    """The largest inputs taken: files, questions, texts to check."""
+
+    file_mb: float
+    question_chars: int
+    check_chars: int
+
+    @property
+    def file_bytes(self) -> int:
+        """``file_mb`` in bytes: what ingest, upload and the web server compare to."""
+        return int(self.file_mb * 2**20)
+
+
+class ServingSettings(SettingsGroup):
+    """The web chat and HTTP API: address, logins and keys, uploads, answers at once."""
+
+    host: str
+    port: int
+    auth: SecretStr | None
+    uploads: bool
+    answers_at_once: int | None
+    api_keys: SecretStr | None
+
+    def credentials(self) -> list[tuple[str, str]] | None:
+        """The web chat's logins from ``auth``; None when the chat is open to all.
+
+        Raises ValueError for an entry that is not ``user:password``.
+        """
+        if self.auth is None:
+            return None
+        pairs = []
+        for line in filter(str.strip, _lines(self.auth)):
+            user, colon, password = line.strip().partition(":")
+            if not (user and colon and password):
+                raise ValueError(
+                    "must be user:password (both non-empty) or the path of a file of such lines"
+                )
+            pairs.append((user, password))
+        if not pairs:
+            raise ValueError("the auth file holds no user:password line")
+        return pairs
+
+    def api_key_list(self) -> list[str]:
+        """The API's keys from ``api_keys``; [] when the API needs none."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in _lines(self.api_keys, ",") if k.strip()]
+
+
+class HistorySettings(SettingsGroup, prefix="history_"):
+    """What is kept: saved conversations, document versions, feedback."""
+
+    db: Path | None
+    keep_versions: int
+    feedback_file: Path
+
+
 class Settings(BaseSettings):
-    """Settings of one RAG instance; each field can be set as ``RAG_<FIELD>``."""
+    """Settings of one RAG instance; each field can be set as ``RAG_<FIELD>``.
+
+    Flat, as the environment and ``RAG(...)`` see them; each section below is also a
+    read-only group (``settings.chroma.host``), as one layer sees it (module doc).
+    """
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
 
-    # --- Documents and index ---
+    # --- Documents and index: settings.documents ---
     corpus_dir: Path = Field(
         PROJECT_ROOT / "corpus", description="Folder of source documents indexed on first use."
     )
@@ -72,7 +244,7 @@ class Settings(BaseSettings):
         "(`rag collections` lists them). Letters, digits, `.`, `_`, `-`; 3 to 63 characters.",
     )
 
-    # --- Chroma server (optional; default: an embedded index in index_dir) ---
+    # --- Chroma server: settings.chroma (optional; default: an embedded index in index_dir) ---
     chroma_host: str | None = Field(
         None, description="Host of a Chroma server (`chroma run`); unset: embedded index_dir."
     )
@@ -86,7 +258,7 @@ class Settings(BaseSettings):
         description="Sent as `Authorization: Bearer <token>` (Chroma's token auth or a proxy's).",
     )
 
-    # --- Chunking and embedding ---
+    # --- Chunking and embedding: settings.embedding ---
     embedding_model: str | None = Field(
         None,
         description="Folder of a sentence-transformers model; default: packaged all-MiniLM-L6-v2.",
@@ -104,16 +276,15 @@ class Settings(BaseSettings):
         description="Chunk length in model word pieces (the model's limit minus [CLS]/[SEP]).",
     )
     chunk_overlap: int = Field(40, ge=0, description="Word pieces shared by neighbouring chunks.")
-    max_file_mb: float = Field(
-        20.0, gt=0, description="Files larger than this many MiB are skipped with a reason."
-    )
 
-    # --- Retrieval and answering ---
+    # --- Retrieval: settings.search ---
     k: int = Field(5, gt=0, le=100, description="Passages retrieved per question.")
     retrieval: Literal["dense", "hybrid"] = Field(
         "hybrid",
         description="`dense` (embedding only) or `hybrid` (embedding and BM25, fused by rank).",
     )
+
+    # --- Reading: settings.reading ---
     max_sentences: int = Field(3, gt=0, le=20, description="Most sentences in an answer.")
     min_score: float = Field(
         0.3,
@@ -152,7 +323,7 @@ class Settings(BaseSettings):
         "of the most similar one.",
     )
 
-    # --- Generative answers (optional; default: extractive, offline) ---
+    # --- Generative answers: settings.generation (optional; default: extractive, offline) ---
     llm: str = Field(
         "extractive",
         pattern=r"^(extractive|(openai|ollama|llamacpp):.+)$",
@@ -181,10 +352,13 @@ class Settings(BaseSettings):
         "or `flag` it (shown as not verified, without a citation).",
     )
 
+    # --- Limits: settings.limits ---
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Files larger than this many MiB are skipped with a reason."
+    )
     max_question_chars: int = Field(
         2000, gt=0, le=100_000, description="Longer questions are refused with a message."
     )
-
     max_check_chars: int = Field(
         50_000,
         gt=0,
@@ -192,7 +366,7 @@ class Settings(BaseSettings):
         description="Longest text `rag check` (and the chat's check panel) takes, in characters.",
     )
 
-    # --- Web chat ---
+    # --- Web chat and HTTP API: settings.serving ---
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, gt=0, lt=65536, description="Port of the web chat.")
     auth: SecretStr | None = Field(
@@ -216,6 +390,8 @@ class Settings(BaseSettings):
         description="Keys the HTTP API (`/v1/...`) requires as `Authorization: Bearer <key>`: "
         "comma-separated, or the path of a file of one key a line. Unset: no key needed.",
     )
+
+    # --- Kept records: settings.history ---
     history_db: Path | None = Field(
         None,
         description="SQLite file of saved conversations and of the document versions "
@@ -232,6 +408,17 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".rag" / "feedback.jsonl",
         description="Where the web chat appends thumbs up/down on answers (JSON lines).",
     )
+
+    # --- The groups: each section above, read-only, as one layer sees it ---
+    documents = property(DocumentSettings.of)
+    chroma = property(ChromaSettings.of)
+    embedding = property(EmbeddingSettings.of)
+    search = property(SearchSettings.of)
+    reading = property(ReadingSettings.of)
+    generation = property(GenerationSettings.of)
+    limits = property(LimitSettings.of)
+    serving = property(ServingSettings.of)
+    history = property(HistorySettings.of)
 
     @property
     def history_path(self) -> Path:
@@ -254,41 +441,16 @@ class Settings(BaseSettings):
 
     @property
     def max_file_bytes(self) -> int:
-        """``max_file_mb`` in bytes: what ingest, upload and the web server compare to."""
-        return int(self.max_file_mb * 2**20)
+        """``max_file_mb`` in bytes (:attr:`LimitSettings.file_bytes`)."""
+        return self.limits.file_bytes
 
     def credentials(self) -> list[tuple[str, str]] | None:
-        """The web chat's logins from ``auth``; None when the chat is open to all.
-
-        Raises ValueError for an entry that is not ``user:password``.
-        """
-        if self.auth is None:
-            return None
-        value = self.auth.get_secret_value()
-        path = Path(value)
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
-        pairs = []
-        for line in filter(str.strip, lines):
-            user, colon, password = line.strip().partition(":")
-            if not (user and colon and password):
-                raise ValueError(
-                    "must be user:password (both non-empty) or the path of a file of such lines"
-                )
-            pairs.append((user, password))
-        if not pairs:
-            raise ValueError("the auth file holds no user:password line")
-        return pairs
+        """The web chat's logins (:meth:`ServingSettings.credentials`)."""
+        return self.serving.credentials()
 
     def api_key_list(self) -> list[str]:
-        """The API's keys from ``api_keys``; [] when the API needs none."""
-        if self.api_keys is None:
-            return []
-        value = self.api_keys.get_secret_value()
-        path = Path(value)
-        lines = (
-            path.read_text(encoding="utf-8").splitlines() if path.is_file() else value.split(",")
-        )
-        return [k.strip() for k in lines if k.strip()]
+        """The API's keys (:meth:`ServingSettings.api_key_list`)."""
+        return self.serving.api_key_list()
 
     @model_validator(mode="after")
     def _server_options_need_a_server(self) -> Settings:

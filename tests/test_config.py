@@ -1,11 +1,13 @@
 """Settings: one typed object, read from RAG_* variables, validated."""
 
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from rag import RAG, Settings
+from rag.config import SettingsGroup
 
 
 def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,3 +113,87 @@ def test_answers_that_wait_on_the_network_get_more_slots() -> None:
 def test_answers_at_once_must_be_positive() -> None:
     with pytest.raises(ValidationError, match="answers_at_once"):
         Settings(answers_at_once=0)
+
+
+# --- The groups: each section of the flat fields, as one layer sees it ---
+
+SECTIONS = {
+    "documents": ["corpus_dir", "index_dir", "collection"],
+    "chroma": ["chroma_host", "chroma_port", "chroma_ssl", "chroma_ca_file", "chroma_token"],
+    "embedding": ["embedding_model", "embedding_precision", "chunk_size", "chunk_overlap"],
+    "search": ["k", "retrieval"],
+    "reading": [
+        "max_sentences",
+        "min_score",
+        "abstention",
+        "min_confidence",
+        "reader",
+        "sentence_margin",
+    ],
+    "generation": [
+        "llm",
+        "llm_base_url",
+        "llm_api_key",
+        "llm_timeout",
+        "llm_retries",
+        "llm_max_tokens",
+        "verifier",
+        "unsupported",
+    ],
+    "limits": ["max_file_mb", "max_question_chars", "max_check_chars"],
+    "serving": ["host", "port", "auth", "uploads", "answers_at_once", "api_keys"],
+    "history": ["history_db", "keep_versions", "feedback_file"],
+}
+"""Each group of ``Settings``, and the settings it shows, in order."""
+
+
+def shown(group: SettingsGroup) -> list[str]:
+    return list(type(group).settings_names().values())
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_each_group_shows_exactly_the_settings_of_its_section(name: str) -> None:
+    settings = Settings(chroma_host="db", chroma_token="t", llm="ollama:m", auth="a:b")
+    group = getattr(settings, name)
+    assert shown(group) == SECTIONS[name]
+    for field, setting in type(group).settings_names().items():
+        assert getattr(group, field) == getattr(settings, setting)
+
+
+def test_every_setting_is_in_exactly_one_group() -> None:
+    """A new setting must be given a group (and a line in SECTIONS above)."""
+    groups = [shown(getattr(Settings(), name)) for name in SECTIONS]
+    assert sorted(s for group in groups for s in group) == sorted(Settings.model_fields)
+    assert {type(getattr(Settings(), n)) for n in SECTIONS} == set(SettingsGroup.__subclasses__())
+
+
+def test_the_sections_of_the_fields_are_the_groups_in_order() -> None:
+    assert [s for name in SECTIONS for s in SECTIONS[name]] == list(Settings.model_fields)
+
+
+def test_a_keyword_sets_its_group() -> None:
+    assert Settings(k=3).search.k == 3
+    assert RAG(k=3).settings.search.k == 3
+
+
+def test_an_environment_variable_sets_its_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CHROMA_HOST", "db.example")
+    monkeypatch.setenv("RAG_CHROMA_PORT", "9000")
+    monkeypatch.setenv("RAG_LLM_TIMEOUT", "5")
+    monkeypatch.setenv("RAG_MAX_FILE_MB", "1")
+    settings = Settings()
+    assert (settings.chroma.host, settings.chroma.port) == ("db.example", 9000)
+    assert settings.generation.timeout == 5.0
+    assert settings.limits.file_bytes == settings.max_file_bytes == 2**20
+
+
+def test_a_copy_shows_its_own_values_in_its_groups() -> None:
+    """Groups are made on each read: a copy never shows the original's."""
+    settings = Settings()
+    assert settings.documents.collection == "rag"
+    assert settings.model_copy(update={"collection": "other"}).documents.collection == "other"
+
+
+def test_groups_are_read_only() -> None:
+    with pytest.raises(FrozenInstanceError):
+        Settings().search.k = 9  # type: ignore[misc]
