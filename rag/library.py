@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rag.config import Settings, collection_name
+from rag.config import GenerationSettings, ReadingSettings, Settings, collection_name
 from rag.documents.ingest import Splitter
 from rag.history import History
 from rag.index.client import Chroma, chroma_for
@@ -52,7 +52,7 @@ class Library:
         if answerer is not None and llm is not None:
             raise ValueError("pass either an answerer or an llm (which makes one), not both")
         self.settings = settings
-        self.chroma: Chroma = chroma_for(settings)
+        self.chroma: Chroma = chroma_for(settings.chroma, settings.index_dir)
         self._answerer = answerer
         self._llm = llm
         self._open: dict[str, Any] = {}
@@ -66,8 +66,8 @@ class Library:
 
     @cached_property
     def embeddings(self) -> SentenceEmbeddings:
-        s = self.settings
-        return SentenceEmbeddings(s.embedding_model, precision=s.embedding_precision)
+        e = self.settings.embedding
+        return SentenceEmbeddings(e.model, precision=e.precision)
 
     @cached_property
     def crossencoder(self) -> CrossEncoder:
@@ -77,8 +77,8 @@ class Library:
 
     @cached_property
     def splitter(self) -> Splitter:
-        s = self.settings
-        return Splitter(self.embeddings.tokenizer, s.chunk_size, s.chunk_overlap)
+        e = self.settings.embedding
+        return Splitter(self.embeddings.tokenizer, e.chunk_size, e.chunk_overlap)
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -86,7 +86,10 @@ class Library:
         model (``llm`` or ``RAG_LLM``) that falls back to the extractive one when down."""
         if self._answerer is not None:
             return self._answerer
-        return make_answerer(self.settings, self.embeddings, lambda: self.crossencoder, self._llm)
+        s = self.settings
+        return make_answerer(
+            s.reading, s.generation, self.embeddings, lambda: self.crossencoder, self._llm
+        )
 
     @cached_property
     def versions(self) -> Versions:
@@ -135,37 +138,38 @@ class Library:
 
 
 def make_answerer(
-    s: Settings,
+    r: ReadingSettings,
+    g: GenerationSettings,
     embeddings: SentenceEmbeddings,
     crossencoder: Callable[[], CrossEncoder],
     llm: LanguageModelLike | None = None,
 ) -> Answerer:
-    """The reader the settings name. ``crossencoder`` loads the reading model, called
-    only when a setting uses it (the load takes seconds)."""
-    reading = crossencoder() if "crossencoder" in (s.reader, s.abstention) else None
+    """The reader the reading and generation settings name. ``crossencoder`` loads the
+    reading model, called only when a setting uses it (the load takes seconds)."""
+    reading = crossencoder() if "crossencoder" in (r.reader, r.abstention) else None
     abstention: AbstentionModel | CrossEncoder | None = None
-    if s.abstention == "model":
+    if r.abstention == "model":
         abstention = AbstentionModel.load()
-    elif s.abstention == "crossencoder":
+    elif r.abstention == "crossencoder":
         abstention = reading
     extractive = ExtractiveAnswerer(
         embeddings,
-        min_score=s.min_score,
-        max_sentences=s.max_sentences,
-        margin=s.sentence_margin,
+        min_score=r.min_score,
+        max_sentences=r.max_sentences,
+        margin=r.sentence_margin,
         abstention=abstention,
-        min_confidence=s.min_confidence,
-        ranker=SentenceRanker.load() if s.reader in ("ranker", "crossencoder") else None,
-        crossencoder=reading if s.reader == "crossencoder" else None,
+        min_confidence=r.min_confidence,
+        ranker=SentenceRanker.load() if r.reader in ("ranker", "crossencoder") else None,
+        crossencoder=reading if r.reader == "crossencoder" else None,
     )
-    llm = llm or chat_model(s)
+    llm = llm or chat_model(g)
     if llm is None:
         return extractive
-    verify = ModelVerifier(crossencoder()) if s.verifier == "crossencoder" else None
+    verify = ModelVerifier(crossencoder()) if g.verifier == "crossencoder" else None
     return LLMAnswerer(
         llm,
-        max_sentences=s.max_sentences,
-        unsupported=s.unsupported,
+        max_sentences=r.max_sentences,
+        unsupported=g.unsupported,
         fallback=extractive,
         verify=verify or supporting_span,
     )

@@ -234,12 +234,12 @@ def test_without_a_fallback_the_error_reaches_the_caller() -> None:
 
 
 def test_the_extractive_setting_makes_no_model() -> None:
-    assert chat_model(Settings()) is None
+    assert chat_model(Settings().generation) is None
 
 
 def test_an_openai_compatible_server_is_reached_at_its_base_url() -> None:
     settings = Settings(llm="openai:gemma-3-270m", llm_base_url="http://127.0.0.1:9/v1")
-    model = chat_model(settings)
+    model = chat_model(settings.generation)
     assert (model.model_name, str(model.openai_api_base)) == (
         "gemma-3-270m",
         "http://127.0.0.1:9/v1",
@@ -255,13 +255,13 @@ def test_a_missing_extra_says_what_to_install(monkeypatch) -> None:
 
     monkeypatch.setattr("rag.reading.generate.importlib.import_module", missing)
     with pytest.raises(ImportError, match=r"pip install -e '\.\[ollama\]'"):
-        chat_model(Settings(llm="ollama:llama3"))
+        chat_model(Settings(llm="ollama:llama3").generation)
 
 
 def test_a_gguf_file_that_does_not_exist_is_named_in_the_error(tmp_path) -> None:
     missing = tmp_path / "model.gguf"
     with pytest.raises(ValueError, match=f"no GGUF model file at {missing}"):
-        chat_model(Settings(llm=f"llamacpp:{missing}"))
+        chat_model(Settings(llm=f"llamacpp:{missing}").generation)
 
 
 def test_another_answerer_keeps_the_server_address_only_if_it_has_a_server() -> None:

@@ -68,7 +68,7 @@ def test_what_the_verifier_rejects_of_the_model_text_never_reaches_the_user(
     """Asked directly with the same prompt, the model writes sentences the verifier must
     drop (uncited, citing passages that do not exist, or unsupported): none of them is in
     the answer the user gets."""
-    model = chat_model(llm_rag.settings)
+    model = chat_model(llm_rag.settings.generation)
     rejected = []
     for question, answer in zip(QUESTIONS, llm_answers, strict=True):
         passages = llm_rag.retrieve(question)
@@ -84,7 +84,7 @@ def test_what_the_verifier_rejects_of_the_model_text_never_reaches_the_user(
 
 def test_the_local_server_streams_the_answer_token_by_token(llm_rag: RAG) -> None:
     passages = llm_rag.retrieve(EXAMPLES[0])
-    chunks = list(chat_model(llm_rag.settings).stream(prompt(EXAMPLES[0], passages)))
+    chunks = list(chat_model(llm_rag.settings.generation).stream(prompt(EXAMPLES[0], passages)))
     assert len(chunks) > 1
 
 

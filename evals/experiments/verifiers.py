@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         rag = RAG(Settings(index_dir=Path(tmp) / "index", k=args.k, llm=f"llamacpp:{gguf}"))
         rag.ingest(progress=False)
-        model = chat_model(rag.settings)
+        model = chat_model(rag.settings.generation)
         data = load_dataset("default", None)
         judges = {"lexical": supporting_span, "crossencoder": ModelVerifier(rag.crossencoder)}
         results: dict[str, list] = {name: [] for name in judges}

@@ -3,7 +3,8 @@
 Everything that differs between the two (the client, whether it must be reopened to see
 other processes' writes, where the ingest lock and the BM25 file go, how the index is
 named in messages) is a method of :class:`EmbeddedChroma` or :class:`ServedChroma`;
-:func:`chroma_for` picks one from the settings, and no other code asks which it is.
+:func:`chroma_for` picks one from the Chroma settings (``settings.chroma``), and no other
+code asks which it is.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.shared_system_client import SharedSystemClient
-from chromadb.config import Settings as ChromaSettings
+from chromadb.config import Settings as ClientSettings
 
-from rag.config import Settings
+from rag.config import ChromaSettings
 from rag.index.embed import cache_dir
 
 
@@ -30,9 +31,9 @@ class Chroma(ABC):
     """A fresh client that reads what other processes wrote; None when every client
     already does (a server)."""
 
-    def __init__(self, settings: Settings) -> None:
-        ca_file = settings.chroma_ca_file
-        self._settings = ChromaSettings(
+    def __init__(self, chroma: ChromaSettings) -> None:
+        ca_file = chroma.ca_file
+        self._settings = ClientSettings(
             anonymized_telemetry=False,
             chroma_server_ssl_verify=str(ca_file) if ca_file else None,
         )
@@ -67,9 +68,9 @@ class Chroma(ABC):
 class EmbeddedChroma(Chroma):
     """The index folder RAG_INDEX_DIR, read and written in this process."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.index_dir = settings.index_dir
+    def __init__(self, chroma: ChromaSettings, index_dir: Path) -> None:
+        super().__init__(chroma)
+        self.index_dir = index_dir
         self.reopen = self._fresh
 
     def _open(self) -> ClientAPI:
@@ -100,12 +101,12 @@ class ServedChroma(Chroma):
     """A Chroma server (``chroma run``), shared with other machines; every client of it
     sees every write, so none is reopened."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.host = settings.chroma_host or ""
-        self.port = settings.chroma_port
-        self.ssl = settings.chroma_ssl
-        self._token = settings.chroma_token
+    def __init__(self, chroma: ChromaSettings) -> None:
+        super().__init__(chroma)
+        self.host = chroma.host or ""
+        self.port = chroma.port
+        self.ssl = chroma.ssl
+        self._token = chroma.token
 
     def _open(self) -> ClientAPI:
         scheme = "https" if self.ssl else "http"
@@ -136,9 +137,9 @@ class ServedChroma(Chroma):
         return f"collection {collection} on {self.host}:{self.port}"
 
 
-def chroma_for(settings: Settings) -> Chroma:
-    """The index the settings name: a server when ``chroma_host`` is set, else the
+def chroma_for(chroma: ChromaSettings, index_dir: Path) -> Chroma:
+    """The index the settings name: a server when ``chroma.host`` is set, else the
     embedded folder ``index_dir``. The one place that asks."""
-    if settings.chroma_host is None:
-        return EmbeddedChroma(settings)
-    return ServedChroma(settings)
+    if chroma.host is None:
+        return EmbeddedChroma(chroma, index_dir)
+    return ServedChroma(chroma)

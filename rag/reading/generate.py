@@ -33,7 +33,7 @@ from rag.retrieve import Passage
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelLike
 
-    from rag.config import Settings
+    from rag.config import GenerationSettings
 
 log = logging.getLogger(__name__)
 
@@ -283,46 +283,46 @@ EXTRAS = {
 }
 
 
-def chat_model(settings: Settings) -> LanguageModelLike | None:
+def chat_model(generation: GenerationSettings) -> LanguageModelLike | None:
     """The chat model ``RAG_LLM`` names (None for ``extractive``), at temperature 0 with
     the configured timeout and retries (a server's) and answer length. Its package is an
     optional extra: a missing one is an ImportError saying which to install."""
-    if settings.llm == "extractive":
+    if generation.llm == "extractive":
         return None
-    kind, _, model = settings.llm.partition(":")
+    kind, _, model = generation.llm.partition(":")
     module, extra = EXTRAS[kind]
     try:
         package = importlib.import_module(module)
     except ImportError as err:
         raise ImportError(
-            f"RAG_LLM={settings.llm} needs {module}: pip install -e '.[{extra}]'"
+            f"RAG_LLM={generation.llm} needs {module}: pip install -e '.[{extra}]'"
         ) from err
     if kind == "llamacpp":
         from rag.reading.llamacpp import LlamaCppChat
 
-        return LlamaCppChat(model_path=model, max_tokens=settings.llm_max_tokens)
-    key = settings.llm_api_key
+        return LlamaCppChat(model_path=model, max_tokens=generation.max_tokens)
+    key = generation.api_key
     if kind == "openai":
         return package.ChatOpenAI(
             model=model,
-            base_url=settings.llm_base_url,
+            base_url=generation.base_url,
             # local OpenAI-compatible servers want some key, and ignore it
             api_key=key.get_secret_value() if key else "not-needed",
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_retries,
+            timeout=generation.timeout,
+            max_retries=generation.retries,
             temperature=0,
             # As `max_tokens` in the request: langchain-openai sends its own limit as
             # `max_completion_tokens`, which llama.cpp's server ignores (it then wrote
             # until its context was full: 3,211 tokens, 284 s).
-            extra_body={"max_tokens": settings.llm_max_tokens},
+            extra_body={"max_tokens": generation.max_tokens},
         )
     return package.ChatOllama(
         model=model,
-        base_url=settings.llm_base_url,
+        base_url=generation.base_url,
         temperature=0,
-        num_predict=settings.llm_max_tokens,
-        client_kwargs={"timeout": settings.llm_timeout},
-    ).with_retry(stop_after_attempt=settings.llm_retries + 1)
+        num_predict=generation.max_tokens,
+        client_kwargs={"timeout": generation.timeout},
+    ).with_retry(stop_after_attempt=generation.retries + 1)
 
 
 class LLMAnswerer:
