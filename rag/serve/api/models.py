@@ -4,24 +4,50 @@ and changed in one place."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import dataclasses
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from rag.reading.answer import Answer
+from rag.reading.cite import Citation
+from rag.retrieve import Passage
 
 
-class CitationOut(BaseModel):
-    """One numbered source: ``document_text(source)[start:end] == quote``."""
+def record_model(
+    record: type,
+    doc: str,
+    *,
+    leave_out: set[str],
+    described: dict[str, str] | None = None,
+    **more: Any,
+) -> type[BaseModel]:
+    """The wire model of the dataclass ``record`` (named ``<Record>Out``): its fields,
+    with their types and defaults, less ``leave_out``, then ``more`` (fields that are not
+    the record's, as ``create_model`` takes them). So the API's fields are the domain's,
+    stated once, and its JSON is what ``record.record()`` gives."""
+    types = get_type_hints(record)
+    described = described or {}
+    fields: dict[str, Any] = {
+        f.name: (
+            types[f.name],
+            Field(
+                ... if f.default is dataclasses.MISSING else f.default,
+                description=described.get(f.name),
+            ),
+        )
+        for f in dataclasses.fields(record)
+        if f.name not in leave_out
+    }
+    return create_model(f"{record.__name__}Out", __doc__=doc, **fields, **more)
 
-    number: int
-    source: str
-    quote: str
-    start: int
-    end: int
-    page: int | None = None
-    section: str | None = None
-    version: str = Field("", description="Content hash of the document version quoted.")
+
+CitationOut = record_model(
+    Citation,
+    "One numbered source: ``document_text(source)[start:end] == quote``.",
+    leave_out={"passage_id", "score", "unit"},  # the reader's, not the caller's
+    described={"version": "Content hash of the document version quoted."},
+)
 
 
 class AnswerOut(BaseModel):
@@ -58,15 +84,14 @@ class SearchRequest(BaseModel):
     collection: str | None = None
 
 
-class PassageOut(BaseModel):
-    id: str
-    source: str
-    text: str
-    start: int
-    end: int
-    score: float
-    page: int | None = None
-    section: str | None = None
+PassageOut = record_model(
+    Passage,
+    "A passage retrieval found, with its cosine similarity to the query as ``score``.",
+    leave_out={"sentence_vectors", "layout", "version"},
+    # where its start is in the document, from the layout left out
+    page=(int | None, None),
+    section=(str | None, None),
+)
 
 
 class CheckRequest(BaseModel):
