@@ -150,6 +150,8 @@ class ReadingSettings(SettingsGroup):
     min_confidence: float | None
     reader: Literal["ranker", "crossencoder", "cosine"]
     sentence_margin: float
+    reader_precision: Literal["auto", "fp32", "bf16", "int8"]
+    answer_cache: int
 
 
 class GenerationSettings(SettingsGroup, prefix="llm_"):
@@ -321,6 +323,20 @@ class Settings(BaseSettings):
         le=2.0,
         description="Sentences picked for their similarity must score within this margin "
         "of the most similar one.",
+    )
+    reader_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto",
+        description="Arithmetic of the reading model: `auto` (bf16 where a probe on this "
+        "CPU finds it faster and its probabilities within 0.02 of fp32's, else fp32; "
+        "measured once, cached), `fp32` (ONNX), `bf16` (torch, refused where unfaithful) or "
+        "`int8` (ONNX dynamic quantisation: fastest, but its decisions differ on a few "
+        "questions in a hundred; see docs/performance.md).",
+    )
+    answer_cache: int = Field(
+        256,
+        ge=0,
+        description="Answers kept per collection for a question asked again (same words, "
+        "same conversation, same settings) while the collection is unchanged; 0: none.",
     )
 
     # --- Generative answers: settings.generation (optional; default: extractive, offline) ---

@@ -129,6 +129,8 @@ SECTIONS = {
         "min_confidence",
         "reader",
         "sentence_margin",
+        "reader_precision",
+        "answer_cache",
     ],
     "generation": [
         "llm",
