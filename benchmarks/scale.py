@@ -50,6 +50,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -179,9 +180,10 @@ def run_rag(
     return {**figures, "tokens": token_count([text for _, text in rag.store.texts()])}
 
 
-def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> dict:
-    started = time.perf_counter()
-    from langchain_chroma import Chroma
+def langchain_pipeline() -> tuple[Any, Any]:
+    """LangChain's plain pipeline on the packaged model: ``HuggingFaceEmbeddings`` and
+    ``RecursiveCharacterTextSplitter`` (1,000 characters, 200 overlap, the common
+    setting)."""
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -192,26 +194,38 @@ def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> 
         model_kwargs={"device": "cpu", "local_files_only": True},
         encode_kwargs={"normalize_embeddings": True},
     )
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    store: Chroma | None = None
+    return embeddings, RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+
+
+def langchain_ingest(docs: list[Document], folder: Path, embeddings: Any, splitter: Any) -> Any:
+    """``docs`` split and stored in a ``langchain_chroma.Chroma`` under ``folder``."""
+    from langchain_chroma import Chroma
+
+    # Content ids, as a user wanting idempotent re-ingest writes them; a text that occurs
+    # twice (news archives repeat articles) is kept once, as Chroma requires.
+    chunks = {
+        hashlib.sha256(c.page_content.encode()).hexdigest(): c
+        for c in reversed(splitter.split_documents(docs))
+    }
+    return Chroma.from_documents(
+        list(chunks.values()),
+        embeddings,
+        ids=list(chunks),
+        collection_name="baseline",
+        persist_directory=str(folder / "index"),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def run_langchain(docs: list[Document], folder: Path, reingest: bool = True) -> dict:
+    started = time.perf_counter()
+    embeddings, splitter = langchain_pipeline()
+    store = None
     load = time.perf_counter() - started
 
     def ingest() -> None:
         nonlocal store
-        # Content ids, as a user wanting idempotent re-ingest writes them; a text that
-        # occurs twice (news archives repeat articles) is kept once, as Chroma requires.
-        chunks = {
-            hashlib.sha256(c.page_content.encode()).hexdigest(): c
-            for c in reversed(splitter.split_documents(docs))
-        }
-        store = Chroma.from_documents(
-            list(chunks.values()),
-            embeddings,
-            ids=list(chunks),
-            collection_name="baseline",
-            persist_directory=str(folder / "index"),
-            collection_metadata={"hnsw:space": "cosine"},
-        )
+        store = langchain_ingest(docs, folder, embeddings, splitter)
 
     seconds = timed(ingest)
     assert store is not None

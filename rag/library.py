@@ -73,7 +73,7 @@ class Library:
     def crossencoder(self) -> CrossEncoder:
         """The trained reading model (:mod:`rag.reading.crossencoder`, over the packaged
         MiniLM whatever ``RAG_EMBEDDING_MODEL`` says)."""
-        return CrossEncoder.load()
+        return CrossEncoder.load(precision=self.settings.reading.reader_precision)
 
     @cached_property
     def splitter(self) -> Splitter:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "bf16"]
 Setting = Literal["auto", "fp32", "bf16"]
+T = TypeVar("T")
 
 FAITHFUL = 0.9999
 """Lowest cosine between a bf16 vector and the fp32 vector of the same text for the two
@@ -142,26 +145,32 @@ def probe(model: SentenceTransformer) -> Probe:
 
 def probe_file(folder: Path, model_key: str) -> Path:
     """Where this machine's verdict for a model is kept in ``folder``: the name changes
-    with the model's files (``model_key``), torch and the CPU."""
-    import torch
+    with the model's files (``model_key``), torch and the CPU (torch is not imported)."""
+    from importlib.metadata import version
 
-    machine = f"{platform.machine()}{sorted(_cpu_flags())}{torch.__version__}{model_key}"
+    machine = f"{platform.machine()}{sorted(_cpu_flags())}{version('torch')}{model_key}"
     return folder / f"{hashlib.sha256(machine.encode()).hexdigest()[:16]}.json"
 
 
 def cached_probe(model: SentenceTransformer, file: Path) -> Probe:
     """The probe's result kept in ``file`` (see :func:`probe_file`): measured once, then
     read."""
+    return cached(file, Probe, lambda: probe(model), "bf16 against fp32 encoding")
+
+
+def cached(file: Path, kind: type[T], measure: Callable[[], T], what: str) -> T:
+    """The dataclass ``kind`` kept in ``file`` as JSON, else ``measure()`` (logged as
+    measuring ``what``, once per machine) written there atomically."""
     try:
-        return Probe(**json.loads(file.read_text()))
+        return kind(**json.loads(file.read_text()))
     except (OSError, ValueError, TypeError):
         pass
-    log.info("measuring bf16 against fp32 encoding on this CPU (once) ...")
-    result = probe(model)
-    log.info("precision probe: %s", result)
+    log.info("measuring %s on this CPU (once) ...", what)
+    result = measure()
+    log.info("%s: %s", what, result)
     file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = file.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(result)))
+    temporary = file.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(result)))  # type: ignore[call-overload]
     temporary.replace(file)
     return result
 

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.index.embed import cache_dir, default_model_path, export_onnx, load_tokenizer, onnx_session
+from rag.index.precision import cached, probe_file
+from rag.reading.batching import Batcher, Encoded, length_buckets
+from rag.reading.runtime import (
+    SAMPLE,
+    ReaderProbe,
+    Runner,
+    Setting,
+    bf16_runner,
+    probe,
+    quantised,
+    refuse_unfaithful,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +71,7 @@ MAX_CONTEXT = 24
 MAX_LENGTH = 160
 """Word pieces of one pair in all: the sentence gets what the other two leave."""
 BATCH = 32
+"""Pairs a training step reads (answering batches by length: :mod:`rag.reading.batching`)."""
 ONNX_TOLERANCE = 1e-3
 """Largest difference in probability the ONNX export may show against torch."""
 
@@ -242,6 +256,34 @@ def _torch_runner(model: torch.nn.Module) -> Callable[[dict[str, np.ndarray]], n
     return run
 
 
+def _sample_arrays(path: str) -> dict[str, np.ndarray]:
+    return batch_arrays(pairs_ids(*zip(*SAMPLE, strict=True), path=path))
+
+
+def _fp32(path: str, weights: Path, info: Card, folder: Path) -> CrossEncoder:
+    """The model in fp32: through the ONNX export in ``folder`` (made and checked against
+    torch here the first time), else through torch."""
+    target = folder / "model.onnx"
+    if target.exists():
+        return CrossEncoder(_onnx_runner(target), info, path)
+    model = torch_model(path, weights)
+    reference = _torch_runner(model)
+    try:
+        if not (folder / "mismatch").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            _export(model, path, target)
+            run = _onnx_runner(target)
+            probe_arrays = _probe_arrays(path)
+            difference = np.abs(_softmax(run(probe_arrays)) - _softmax(reference(probe_arrays)))
+            if difference.max() <= ONNX_TOLERANCE:
+                return CrossEncoder(run, info, path)
+            target.unlink()
+            (folder / "mismatch").touch()
+    except Exception:  # no export is a slower start, never a failure
+        log.warning("no ONNX export of the cross-encoder; running it in torch", exc_info=True)
+    return CrossEncoder(reference, info, path, runtime="torch")
+
+
 @dataclass(frozen=True)
 class Card:
     """What ``rag/reading/crossencoder.json`` says: the operating points training chose (the
@@ -285,37 +327,77 @@ class CrossEncoder:
         self.path = path
         self.runtime = runtime
         """``onnx`` or ``torch``: what runs the model."""
+        self.precision = "fp32"
+        """``fp32``, ``bf16`` or ``int8``: the arithmetic it reads in (:meth:`settled`)."""
+        self._moving: threading.Thread | None = None
+        self._batcher = Batcher(self._read)
 
     @staticmethod
-    @lru_cache(maxsize=2)
-    def load(path: str | None = None, weights: Path = WEIGHTS, card: Path = CARD) -> CrossEncoder:
+    @lru_cache(maxsize=4)
+    def load(
+        path: str | None = None,
+        weights: Path = WEIGHTS,
+        card: Path = CARD,
+        precision: Setting = "fp32",
+    ) -> CrossEncoder:
         """The model over the packaged MiniLM at ``path``: through its ONNX export
         (made on first use on this machine, a few seconds with torch), or through torch
-        when no export reproduces torch's output."""
+        when no export reproduces torch's output. ``precision`` (``RAG_READER_PRECISION``,
+        :mod:`rag.reading.runtime`): ``int8`` and ``bf16`` are in place on return;
+        ``auto`` starts in fp32 and moves to bf16 in the background where the probe (once
+        per machine) finds it faster and faithful, so no answer waits for torch to load
+        (:meth:`settled` waits)."""
         path = path or default_model_path()
         folder = cache_dir() / "crossencoder" / _export_key(path, weights)
-        target = folder / "model.onnx"
-        info = Card.load(card)
-        if target.exists():
-            return CrossEncoder(_onnx_runner(target), info, path)
-        model = torch_model(path, weights)
-        reference = _torch_runner(model)
+        model = _fp32(path, weights, Card.load(card), folder)
+        if precision == "int8":
+            model._use_int8(folder / "model.onnx")
+        elif precision == "bf16":
+            model._use_bf16(weights, folder, asked=True)
+        elif precision == "auto":
+            model._moving = threading.Thread(
+                target=model._use_bf16, args=(weights, folder), daemon=True
+            )
+            model._moving.start()
+        return model
+
+    def settled(self, timeout: float | None = 120) -> str:
+        """The precision this model reads in, once ``auto`` has made its choice (waiting
+        up to ``timeout`` seconds for it): ``fp32``, ``bf16`` or ``int8``."""
+        if self._moving is not None:
+            self._moving.join(timeout)
+        return self.precision
+
+    def _use_int8(self, fp32_file: Path) -> None:
+        if self.runtime != "onnx":
+            log.warning("no ONNX export of the cross-encoder to quantise; reading in fp32")
+            return
+        self._run, self.precision = _onnx_runner(quantised(fp32_file)), "int8"
+
+    def _use_bf16(self, weights: Path, folder: Path, asked: bool = False) -> None:
+        """Read in bf16 from now on where the probe (its verdict cached in ``folder``)
+        finds it faithful and, unless it was ``asked`` for, faster."""
+        made: list[Runner] = []
+
+        def bf16() -> Runner:
+            if not made:
+                made.append(bf16_runner(torch_model(self.path, weights)))
+            return made[0]
+
+        def measure() -> ReaderProbe:
+            return probe(self._run, bf16(), _sample_arrays(self.path))
+
         try:
-            if not (folder / "mismatch").exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                _export(model, path, target)
-                run = _onnx_runner(target)
-                probe = _probe_arrays(path)
-                if (
-                    np.abs(_softmax(run(probe)) - _softmax(reference(probe))).max()
-                    <= ONNX_TOLERANCE
-                ):
-                    return CrossEncoder(run, info, path)
-                target.unlink()
-                (folder / "mismatch").touch()
-        except Exception:  # no export is a slower start, never a failure
-            log.warning("no ONNX export of the cross-encoder; running it in torch", exc_info=True)
-        return CrossEncoder(reference, info, path, runtime="torch")
+            file = probe_file(folder, "reader")
+            measured = cached(file, ReaderProbe, measure, "bf16 against fp32 reading")
+            if asked:
+                refuse_unfaithful(measured)
+            if asked or measured.choice == "bf16":
+                self._run, self.precision, self.runtime = bf16(), "bf16", "torch"
+        except Exception:
+            if asked:
+                raise
+            log.warning("the reading model stays in fp32", exc_info=True)
 
     def probabilities(
         self,
@@ -323,18 +405,21 @@ class CrossEncoder:
         seconds: Sequence[str],
         contexts: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """``(n, 3)``: P(supports), P(neutral), P(contradicts) of each pair; pairs are
-        batched by length (less padding)."""
+        """``(n, 3)``: P(supports), P(neutral), P(contradicts) of each pair; read
+        together with any other thread's pairs waiting meanwhile."""
         if not len(seconds):
             return np.zeros((0, len(LABELS)))
         contexts = contexts if contexts is not None else [""] * len(seconds)
         encoded = pairs_ids(firsts, seconds, contexts, self.path)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-        logits = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
-        for n in range(0, len(order), BATCH):
-            rows = order[n : n + BATCH]
-            logits[rows] = self._run(batch_arrays([encoded[i] for i in rows]))
-        return _softmax(logits / self.card.temperature)
+        return _softmax(self._batcher(encoded) / self.card.temperature)
+
+    def _read(self, pairs: Sequence[Encoded]) -> np.ndarray:
+        """Logits of ``pairs``, read in batches of like length (:mod:`rag.reading.batching`
+        calls it with every waiting caller's pairs)."""
+        logits = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
+        for rows in length_buckets([len(ids) for ids, _ in pairs]):
+            logits[rows] = self._run(batch_arrays([pairs[i] for i in rows]))
+        return logits
 
     def answers(
         self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
