@@ -1,5 +1,6 @@
 """The one path a question takes: ask (clean, refuse, rewrite a follow-up) -> retrieve ->
-read -> compose, as plain calls.
+read -> compose, as plain calls; a question asked again on an unchanged collection skips
+to the answer kept for it (:mod:`rag.answer_cache`).
 
 :func:`answer_question` is what ``RAG.answer`` runs; :func:`stream_answer` takes the same
 steps and yields the reader's partial answers; :func:`answer_chain` wraps
@@ -10,11 +11,12 @@ here knows a collection's class: :class:`Answering` is what it needs of one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
+from rag.answer_cache import NO_CACHE, AnswerCache, CacheKey
 from rag.config import Settings
 from rag.reading.answer import Answer, Answerer, clean_question, refusal
 from rag.reading.conversation import Asked, Turn, earlier_questions
@@ -23,7 +25,8 @@ from rag.retrieve import Passage
 
 class Answering(Protocol):
     """What answering needs of a collection: its settings (name, limits), its reader and
-    its retrieval."""
+    its retrieval. One may also have an ``answer_cache`` (an :class:`AnswerCache`): a
+    question asked again is then answered from it (:func:`cache_of`)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -34,14 +37,6 @@ class Answering(Protocol):
     def retrieve(
         self, question: str, k: int | None = None, *, config: RunnableConfig | None = None
     ) -> list[Passage]: ...
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """A question as asked, with the passages found for it: what the reader reads."""
-
-    asked: Asked
-    passages: list[Passage]
 
 
 def ask(question: str, history: Iterable[Turn] | None, max_chars: int) -> Asked | Answer:
@@ -56,18 +51,26 @@ def ask(question: str, history: Iterable[Turn] | None, max_chars: int) -> Asked 
     return Asked.of(cleaned, earlier)
 
 
-def retrieve_for(
-    collection: Answering,
-    question: str,
-    history: Iterable[Turn] | None,
-    config: RunnableConfig | None = None,
-) -> Retrieved | Answer:
-    """Ask, then retrieve for the question as searched; a refused question is answered
-    here, with no retrieval."""
+def cache_of(collection: Answering) -> AnswerCache:
+    """The collection's ``answer_cache`` (:mod:`rag.answer_cache`); for one without, a
+    cache that keeps nothing."""
+    cache = getattr(collection, "answer_cache", None)
+    return NO_CACHE if cache is None else cache
+
+
+def known(
+    collection: Answering, question: str, history: Iterable[Turn] | None
+) -> Answer | CacheKey:
+    """The answer already known, with no retrieval: a refused question's, or the one kept
+    for the question asked before on the collection as it is now. Else the question as
+    asked, keyed to the collection now (a :class:`CacheKey`): to read, and keep under."""
     asked = ask(question, history, collection.settings.max_question_chars)
     if isinstance(asked, Answer):
-        return asked
-    return Retrieved(asked, collection.retrieve(asked.search, config=config))
+        return compose(collection, asked)
+    cache = cache_of(collection)
+    key = cache.key(asked)
+    kept = cache.get(key)
+    return key if kept is None else kept
 
 
 def compose(collection: Answering, answer: Answer, asked: Asked | None = None) -> Answer:
@@ -86,13 +89,17 @@ def answer_question(
     config: RunnableConfig | None = None,
 ) -> Answer:
     """Answer ``question`` from ``collection``: retrieve, read, compose (see
-    ``RAG.answer``). ``config`` carries a LangChain run's callbacks to the retrieval."""
-    found = retrieve_for(collection, question, history, config)
+    ``RAG.answer``); or the answer kept for it, when it was asked before on the
+    collection as it is now. ``config`` carries a LangChain run's callbacks to the
+    retrieval."""
+    found = known(collection, question, history)
     if isinstance(found, Answer):
-        return compose(collection, found)
+        return found
     asked = found.asked
-    read = collection.answerer(asked.focus, found.passages, **asked.extra)
-    return compose(collection, read, asked)
+    passages = collection.retrieve(asked.search, config=config)
+    answer = compose(collection, collection.answerer(asked.focus, passages, **asked.extra), asked)
+    cache_of(collection).put(found, answer)
+    return answer
 
 
 def stream_answer(
@@ -100,24 +107,29 @@ def stream_answer(
 ) -> Iterator[Answer]:
     """:func:`answer_question`'s steps, yielding the answer as the reader writes it: a
     reader with a ``stream`` method (same arguments, yielding Answers) is streamed; one
-    without gives its Answer whole."""
+    without gives its Answer whole, and so does the cache. A streamed answer is kept once
+    the stream has been read to its end."""
     streaming = getattr(collection.answerer, "stream", None)
     if streaming is None:
         yield answer_question(collection, question, history)
         return
-    found = retrieve_for(collection, question, history)
+    found = known(collection, question, history)
     if isinstance(found, Answer):
-        yield compose(collection, found)
+        yield found
         return
     asked = found.asked
-    for partial in streaming(asked.focus, found.passages, **asked.extra):
-        yield compose(collection, partial, asked)
+    answer = None
+    for partial in streaming(asked.focus, collection.retrieve(asked.search), **asked.extra):
+        answer = compose(collection, partial, asked)
+        yield answer
+    if answer is not None:
+        cache_of(collection).put(found, answer)
 
 
 def answer_chain(collection: Answering) -> Runnable[str | dict[str, Any], Answer]:
     """:func:`answer_question` as a LangChain Runnable. The input is a question, or
     ``{"question": ..., "history": [...]}`` for a follow-up; retrieval runs as a child
-    of this run, so callbacks see both."""
+    of this run, so callbacks see both (a question answered from the cache has none)."""
 
     def run(inputs: str | dict[str, Any], config: RunnableConfig) -> Answer:
         if isinstance(inputs, str):

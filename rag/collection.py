@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from rag.answer_cache import AnswerCache
 from rag.answering import answer_chain, answer_question, stream_answer
 from rag.config import Settings
 from rag.documents.formats import Layout, UnreadableFile, read_file
@@ -50,6 +51,12 @@ class Collection:
     def answerer(self) -> Answerer:
         """The library's reader (:meth:`rag.library.Library.answerer`)."""
         return self.library.answerer
+
+    @cached_property
+    def answer_cache(self) -> AnswerCache:
+        """The answers kept for questions asked again while the collection is unchanged
+        (``RAG_ANSWER_CACHE`` of them; :mod:`rag.answer_cache`)."""
+        return AnswerCache(self.settings.answer_cache, lambda: self.store.generation())
 
     # --- the index ---
 
@@ -229,7 +236,9 @@ class Collection:
 
     def answer(self, question: str, history: Iterable[Turn] | None = None) -> Answer:
         """Answer ``question`` from the index, citing exact quotes, or abstain
-        (:func:`rag.answering.answer_question`: retrieve, read, compose).
+        (:func:`rag.answering.answer_question`: retrieve, read, compose). Asked again
+        while the collection is unchanged, it gets the same answer from
+        :attr:`answer_cache`, without retrieving or reading.
 
         ``history`` is the conversation so far, oldest first: earlier questions (str),
         earlier :class:`Answer` objects, or chat messages (``{"role": "user", "content":

@@ -1,8 +1,8 @@
 """The package's layers: errors -> config -> documents -> index -> retrieve -> reading ->
-history -> answering -> library -> collection -> pipeline -> evaluation -> serve. A module
-may import its own layer and those below it, never one above, and no modules import each
-other in a circle (lazy imports inside functions included). ``rag/__init__.py`` is the
-front door and may import anything below it."""
+history -> answer_cache -> answering -> library -> collection -> pipeline -> evaluation ->
+serve. A module may import its own layer and those below it, never one above, and no
+modules import each other in a circle (lazy imports inside functions included).
+``rag/__init__.py`` is the front door and may import anything below it."""
 
 import ast
 from pathlib import Path
@@ -20,6 +20,7 @@ LAYERS = [
     "rag.retrieve",
     "rag.reading",
     "rag.history",
+    "rag.answer_cache",
     "rag.answering",
     "rag.library",
     "rag.collection",
