@@ -326,17 +326,14 @@ class Settings(BaseSettings):
     )
     reader_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         "auto",
-        description="Arithmetic of the reading model: `auto` (bf16 where a probe on this "
-        "CPU finds it faster and its probabilities within 0.02 of fp32's, else fp32; "
-        "measured once, cached), `fp32` (ONNX), `bf16` (torch, refused where unfaithful) or "
-        "`int8` (ONNX dynamic quantisation: fastest, but its decisions differ on a few "
-        "questions in a hundred; see docs/performance.md).",
+        description="Reading model arithmetic: `auto` (bf16 where a probe here finds it "
+        "faster and faithful, else fp32), `fp32`, `bf16` or `int8` (fastest; decisions differ "
+        "on a few questions in a hundred: docs/performance.md).",
     )
     answer_cache: int = Field(
         256,
         ge=0,
-        description="Answers kept per collection for a question asked again (same words, "
-        "same conversation, same settings) while the collection is unchanged; 0: none.",
+        description="Answers kept for a question asked again on an unchanged collection; 0: none.",
     )
 
     # --- Generative answers: settings.generation (optional; default: extractive, offline) ---
