@@ -40,6 +40,7 @@ import psutil
 from benchmarks.load_chat import (
     CORPUS,
     QUESTIONS,
+    REPO,
     Connection,
     process_tree,
     run_round,
@@ -196,20 +197,47 @@ def seconds(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f}"
 
 
+def commit_of(checkout: Path) -> str:
+    """The short commit of ``checkout`` (its folder name where git can't say)."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or checkout.name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a request")
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        action="append",
+        help="a checkout whose app.py serves the API round (repeat it to run commits side "
+        "by side, e.g. a `git worktree` of the one before); default: this one, all rounds",
+    )
     args = parser.parse_args()
     n, turns = args.conversations, args.turns
-    with start_app() as app:
-        pid, url, timeout = app.process.pid, app.url, args.timeout
-        rounds = [
-            measured(lambda: api_round(url, n, turns, timeout), pid),
-            measured(lambda: chat_round(url, n, turns, timeout, client="http"), pid),
-            measured(lambda: chat_round(url, n, turns, timeout), pid),
-        ]
+    rounds = []
+    for checkout in args.app_dir or [REPO]:
+        with start_app(app_dir=checkout) as app:
+            pid, url, timeout = app.process.pid, app.url, args.timeout
+            api = measured(lambda u=url, t=timeout: api_round(u, n, turns, t), pid)
+            if args.app_dir:
+                api.name += f" at {commit_of(checkout)}"
+                rounds.append(api)
+                continue
+            rounds += [
+                api,
+                measured(lambda u=url, t=timeout: chat_round(u, n, turns, t, "http"), pid),
+                measured(lambda u=url, t=timeout: chat_round(u, n, turns, t), pid),
+            ]
     local = in_process(n, turns)
     print(f"{n} conversations x {turns} questions, {os.cpu_count()} cores\n")
     print(

@@ -173,3 +173,13 @@ def test_the_setting_reaches_the_reading_model(tmp_path) -> None:
     rag = RAG(index_dir=tmp_path / "index", reader_precision="int8")
     assert rag.crossencoder.precision == "int8"
     assert rag.crossencoder.answers(QUESTION, SENTENCES[:1])[0] > 0.5
+
+
+def test_a_verdict_measured_on_busy_cores_serves_once_and_is_not_kept(tmp_path) -> None:
+    busy = ReaderProbe(100.0, 60.0, 0.005, True, drift=2.0)
+    file = tmp_path / "verdict.json"
+    got = cached(file, ReaderProbe, lambda: busy, "a probe", keep=lambda m: m.steady)
+    assert got == busy and not file.exists()
+    steady = ReaderProbe(100.0, 60.0, 0.005, True, drift=1.05)
+    cached(file, ReaderProbe, lambda: steady, "a probe", keep=lambda m: m.steady)
+    assert cached(file, ReaderProbe, _unmeasured, "a probe") == steady

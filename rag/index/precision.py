@@ -158,9 +158,16 @@ def cached_probe(model: SentenceTransformer, file: Path) -> Probe:
     return cached(file, Probe, lambda: probe(model), "bf16 against fp32 encoding")
 
 
-def cached(file: Path, kind: type[T], measure: Callable[[], T], what: str) -> T:
+def cached(
+    file: Path,
+    kind: type[T],
+    measure: Callable[[], T],
+    what: str,
+    keep: Callable[[T], bool] = lambda _: True,
+) -> T:
     """The dataclass ``kind`` kept in ``file`` as JSON, else ``measure()`` (logged as
-    measuring ``what``, once per machine) written there atomically."""
+    measuring ``what``, once per machine) written there atomically, if ``keep`` says the
+    measurement is worth keeping (else it serves this process only)."""
     try:
         return kind(**json.loads(file.read_text()))
     except (OSError, ValueError, TypeError):
@@ -168,6 +175,8 @@ def cached(file: Path, kind: type[T], measure: Callable[[], T], what: str) -> T:
     log.info("measuring %s on this CPU (once) ...", what)
     result = measure()
     log.info("%s: %s", what, result)
+    if not keep(result):
+        return result
     file.parent.mkdir(parents=True, exist_ok=True)
     temporary = file.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps(asdict(result)))  # type: ignore[call-overload]

@@ -256,6 +256,10 @@ def _torch_runner(model: torch.nn.Module) -> Callable[[dict[str, np.ndarray]], n
     return run
 
 
+def _steady(measured: ReaderProbe) -> bool:
+    return measured.steady
+
+
 def _sample_arrays(path: str) -> dict[str, np.ndarray]:
     return batch_arrays(pairs_ids(*zip(*SAMPLE, strict=True), path=path))
 
@@ -389,7 +393,7 @@ class CrossEncoder:
 
         try:
             file = probe_file(folder, "reader")
-            measured = cached(file, ReaderProbe, measure, "bf16 against fp32 reading")
+            measured = cached(file, ReaderProbe, measure, "bf16 against fp32 reading", keep=_steady)
             if asked:
                 refuse_unfaithful(measured)
             if asked or measured.choice == "bf16":

@@ -46,6 +46,11 @@ FASTER = 1.2
 """How much faster bf16 must read than fp32 for ``auto`` to pick it."""
 ROUNDS = 5
 """Timed reads of the sample in each block."""
+STEADY = 1.25
+"""Most a runtime's two blocks may differ (ratio of medians) for the verdict to be kept:
+measured beside a test run and a benchmark, bf16 read 2.3 times *slower* than fp32 here
+(torch's threads suffer more from busy cores than onnxruntime's), on a quiet machine 1.4
+times faster."""
 
 _SENTENCES = (
     "The museum has been open to visitors since 1985 and holds about forty thousand works.",
@@ -83,6 +88,14 @@ class ReaderProbe:
     """Largest difference of any probability between the two."""
     bf16_units: bool
     """Whether the CPU reports bf16 matrix instructions (for the record)."""
+    drift: float = 1.0
+    """The larger ratio, of either runtime, between its two blocks' medians: far from 1,
+    something else was using the cores, and the verdict is not kept (:attr:`steady`)."""
+
+    @property
+    def steady(self) -> bool:
+        """Whether the timings held still enough to be this machine's, not its load's."""
+        return self.drift <= STEADY
 
     @property
     def speedup(self) -> float:
@@ -123,21 +136,23 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def probe(fp32: Runner, bf16: Runner, arrays: dict[str, np.ndarray]) -> ReaderProbe:
     """Read ``arrays`` (the :data:`SAMPLE` pairs) both ways and compare output and time:
-    the median of :data:`ROUNDS` reads each, in two blocks a way taken in turn (timings
-    on a shared machine drift, and one runtime's idle threads slow the other's first
-    reads after it)."""
+    two blocks of :data:`ROUNDS` reads a way, taken in turn (one runtime's idle threads
+    slow the other's first reads after it), and each block's median."""
     reference, cheaper = fp32(arrays), bf16(arrays)  # warm-up: kernels for these shapes
-    times: dict[Runner, list[float]] = {fp32: [], bf16: []}
+    blocks: dict[Runner, list[float]] = {fp32: [], bf16: []}
     for _ in range(2):
-        for run, spent in times.items():
+        for run, medians in blocks.items():
             run(arrays)
+            spent = []
             for _ in range(ROUNDS):
                 started = time.perf_counter()
                 run(arrays)
                 spent.append((time.perf_counter() - started) * 1000)
+            medians.append(float(np.median(spent)))
     difference = np.abs(_softmax(reference) - _softmax(cheaper)).max()
-    fp32_ms, bf16_ms = (float(np.median(spent)) for spent in times.values())
-    return ReaderProbe(fp32_ms, bf16_ms, float(difference), bf16_units())
+    fp32_ms, bf16_ms = (float(np.mean(medians)) for medians in blocks.values())
+    drift = max(max(m) / min(m) for m in blocks.values())
+    return ReaderProbe(fp32_ms, bf16_ms, float(difference), bf16_units(), drift)
 
 
 def refuse_unfaithful(measured: ReaderProbe) -> None:
