@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bm25_query import timings
 from scale import documents, langchain_ingest, langchain_pipeline, queries
 
 from rag import RAG, Answer
@@ -47,12 +48,7 @@ FIGURES = ("gold_coverage", "contains_answer", "abstention_recall", "wrong_abste
 def block(fn: Callable[[str], object], asked: list[str]) -> list[float]:
     """Milliseconds of each call of ``fn`` over ``asked``, after a warm-up call."""
     fn(asked[0])
-    times = []
-    for q in asked:
-        started = time.perf_counter()
-        fn(q)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+    return timings(fn, asked)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -96,15 +96,16 @@ def test_a_ca_file_without_https_is_rejected() -> None:
         Settings(chroma_host="db", chroma_ca_file="ca.pem")
 
 
-def test_the_server_answers_one_question_a_core_at_once_by_default(
+def test_the_server_answers_eight_questions_a_core_at_once_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 6)
-    assert Settings().answer_slots == 6
+    assert Settings().answer_slots == 48
     assert Settings(answers_at_once=3).answer_slots == 3
 
 
-def test_answers_that_wait_on_the_network_get_more_slots() -> None:
+def test_answers_that_wait_on_the_network_get_more_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert Settings(chroma_host="db.example").answer_slots == 32
     assert Settings(llm="ollama:llama3").answer_slots == 32
     assert Settings(llm="ollama:llama3", answers_at_once=4).answer_slots == 4

@@ -57,8 +57,26 @@ class UnfaithfulPrecision(ValueError):
     """bf16 was asked for on a CPU where its vectors differ from fp32's."""
 
 
+class Verdict:
+    """What a probe of bf16 against fp32 concludes: bf16 where it is faithful (each probe
+    says what that means for its model) and at least :data:`FASTER` times as fast."""
+
+    @property
+    def faithful(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def speedup(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def choice(self) -> Precision:
+        """What ``auto`` uses."""
+        return "bf16" if self.faithful and self.speedup >= FASTER else "fp32"
+
+
 @dataclass(frozen=True)
-class Probe:
+class Probe(Verdict):
     """What encoding :data:`SAMPLE` both ways measured on this machine."""
 
     fp32_per_s: float
@@ -76,11 +94,6 @@ class Probe:
     @property
     def faithful(self) -> bool:
         return self.min_cosine >= FAITHFUL
-
-    @property
-    def choice(self) -> Precision:
-        """What ``auto`` uses: bf16 when it is faithful and at least :data:`FASTER`."""
-        return "bf16" if self.faithful and self.speedup >= FASTER else "fp32"
 
     def __str__(self) -> str:
         return (

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from rag.index.precision import UnfaithfulPrecision, autocast, bf16_units
+from rag.index.precision import UnfaithfulPrecision, Verdict, autocast, bf16_units
 
 if TYPE_CHECKING:
     import torch
@@ -42,8 +42,6 @@ Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
 FAITHFUL = 0.02
 """Largest difference in any probability from the fp32 reader for bf16 to count as the
 same reader (measured here: 0.0098 at most over the gold set's 680 pairs)."""
-FASTER = 1.2
-"""How much faster bf16 must read than fp32 for ``auto`` to pick it."""
 ROUNDS = 5
 """Timed reads of the sample in each block."""
 STEADY = 1.25
@@ -79,7 +77,7 @@ as an answer reads (80 word pieces)."""
 
 
 @dataclass(frozen=True)
-class ReaderProbe:
+class ReaderProbe(Verdict):
     """What reading :data:`SAMPLE` in fp32 (ONNX) and in bf16 (torch) measured here."""
 
     fp32_ms: float
@@ -104,11 +102,6 @@ class ReaderProbe:
     @property
     def faithful(self) -> bool:
         return self.max_difference <= FAITHFUL
-
-    @property
-    def choice(self) -> Precision:
-        """What ``auto`` reads in: bf16 when it is faithful and at least :data:`FASTER`."""
-        return "bf16" if self.faithful and self.speedup >= FASTER else "fp32"
 
     def __str__(self) -> str:
         return (

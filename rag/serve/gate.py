@@ -2,9 +2,10 @@
 what order the rest wait.
 
 Fifty users at once on two cores, each answer on a thread of its own, share the
-interpreter unfairly: some answers wait three times as long as the median. Letting one
-answer a core run and the rest wait their turn in arrival order served as many a second
-and kept the slowest near the median (`docs/performance.md`, "The HTTP API under load").
+interpreter unfairly: some answers wait three times as long as the median. Letting a few
+answers a core run and the rest wait their turn in arrival order keeps the slowest near
+the median (`docs/performance.md`, "The HTTP API under load"); a few rather than one,
+since the reading model reads the pairs of the answers inside together.
 """
 
 from __future__ import annotations
