@@ -2,6 +2,7 @@
 decides the same: issue 40's figures, in one run on one machine.
 
     .venv/bin/python benchmarks/answer_speed.py [--precisions fp32,auto,int8] [--rounds 2]
+        [--size squad400]
 
 Three tables:
 
@@ -64,8 +65,8 @@ def readers(settings: Settings, precisions: list[str]) -> dict[str, RAG]:
     return made
 
 
-def latency_table(precisions: list[str], rounds: int) -> str:
-    docs = documents("squad400")
+def latency_table(precisions: list[str], rounds: int, size: str = "squad400") -> str:
+    docs = documents(size)
     asked = queries(docs)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -96,7 +97,7 @@ def latency_table(precisions: list[str], rounds: int) -> str:
             f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / statistics.median(base):.2f} "
             f"| {p95 / percentile(base, 0.95):.2f} |"
         )
-    head = f"Latency: {len(docs)} SQuAD paragraphs, {len(asked)} queries x {rounds} rounds"
+    head = f"Latency: {size}, {len(docs)} documents, {len(asked)} queries x {rounds} rounds"
     return head + "\n\n" + "\n".join(rows)
 
 
@@ -162,11 +163,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--precisions", default="fp32,auto,int8", help="comma-separated")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--size", default="squad400", help="squad400, default or N articles")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
     precisions = args.precisions.split(",")
     if not args.skip_latency:
-        print(latency_table(precisions, args.rounds), end="\n\n", flush=True)
+        print(latency_table(precisions, args.rounds, args.size), end="\n\n", flush=True)
     print(decision_tables(precisions))
 
 

@@ -67,6 +67,37 @@ def test_the_api_load_benchmark_sets_the_api_beside_in_process_answers() -> None
 
 
 @pytest.mark.slow
+def test_the_api_load_benchmark_sets_checkouts_side_by_side() -> None:
+    out = run_script(
+        "-m", "benchmarks.api_load", "--conversations", "2", "--turns", "1",
+        "--app-dir", ".", "--app-dir", ".",
+    )  # fmt: skip
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")][1:]
+    assert [r[0].split(" at ")[0] for r in rows] == [
+        "| in-process RAG.answer",
+        "| API /v1/chat/completions",
+        "| API /v1/chat/completions",
+    ]
+    assert all(r[2] == "0" for r in rows)
+
+
+@pytest.mark.slow
+def test_the_answer_speed_benchmark_sets_answers_beside_langchain_and_fp32() -> None:
+    out = run_script(
+        "benchmarks/answer_speed.py", "--size", "default", "--precisions", "fp32,int8",
+        "--rounds", "1",
+    )  # fmt: skip
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")]
+    calls = [r[0].removeprefix("| ") for r in rows if r[0].startswith("| LangChain")]
+    assert calls == ["LangChain similarity_search(k=5)"]
+    readers = {r[0].removeprefix("| "): r for r in rows if r[0].startswith("| answer()")}
+    assert "answer() fp32->fp32" in readers and "answer() int8->int8" in readers
+    decided = [r for r in rows if len(r) > 6 and r[0] == "| answer() fp32->fp32"]
+    assert decided[0][1] == "1.000"  # fp32 decides as fp32
+    assert float(decided[0][4]) > 0.5  # and its gold coverage is a real figure
+
+
+@pytest.mark.slow
 def test_the_soak_reads_the_servers_memory_as_it_goes() -> None:
     out = run_script(
         "-m", "benchmarks.soak_api", "--minutes", "0.3", "--every", "0.1", "--conversations", "2"
