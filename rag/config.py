@@ -331,10 +331,10 @@ class Settings(BaseSettings):
         "of the most similar one.",
     )
     reader_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
-        "auto",
-        description="Reading model arithmetic: `auto` (bf16 where a probe here finds it "
-        "faster and faithful, else fp32), `fp32`, `bf16` or `int8` (fastest; decisions differ "
-        "on a few questions in a hundred: docs/performance.md).",
+        "fp32",
+        description="Reading model arithmetic: `fp32` (ONNX, no torch), `auto` (bf16 where a "
+        "probe here finds it faster and faithful), `bf16` or `int8` (fastest; decisions "
+        "differ on a few questions in a hundred). See docs/performance.md.",
     )
     answer_cache: int = Field(
         256,
