@@ -5,15 +5,15 @@ The reading model is most of an answer's cost: a few dozen short pairs through a
 6-layer transformer, compute-bound on 2 cores. Two cheaper arithmetics exist:
 
 - **bf16** (torch autocast): on CPUs with bf16 matrix units (AVX-512 BF16, AMX) about
-  1.8 times faster than the fp32 ONNX export here, probabilities within 0.01 of it on the
-  gold set's pairs. On CPUs without them bf16 is emulated and slower. So ``auto``
-  measures, as :mod:`rag.index.precision` does for ingest: a short probe (:func:`probe`)
-  reads :data:`SAMPLE` both ways once per machine, model and torch version, and the
-  verdict is cached; bf16 is used only where it is faster *and* faithful
-  (:data:`FAITHFUL`).
-- **int8** (onnxruntime's dynamic quantisation, per-channel weights): about twice as fast,
-  but its probabilities move by up to 0.25 and its decisions differed on 4 of 73 gold
-  questions here (docs/performance.md), so it is never chosen for you: ask for it.
+  1.4 times faster than the fp32 ONNX export here, probabilities within 0.01 of it on the
+  gold set's pairs. On CPUs without them bf16 is emulated and slower. So ``auto`` (asked
+  for: the default stays fp32, which never imports torch) measures, as
+  :mod:`rag.index.precision` does for ingest: a short probe (:func:`probe`) reads
+  :data:`SAMPLE` both ways once per machine, model and torch version, and the verdict is
+  cached; bf16 is used only where it is faster *and* faithful (:data:`FAITHFUL`).
+- **int8** (onnxruntime's dynamic quantisation, per-channel weights): 1.5 times as fast
+  in an answer, but its probabilities move by up to 0.25 and it cited other sentences on
+  3 of the 73 gold questions (docs/performance.md), so it is never chosen for you.
 """
 
 from __future__ import annotations
