@@ -19,6 +19,7 @@ The reading model is most of an answer's cost: a few dozen short pairs through a
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ def quantised(fp32_file: Path) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    temporary = target.with_suffix(".tmp.onnx")
+    temporary = target.with_suffix(f".{os.getpid()}.tmp.onnx")  # two processes at once
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs advice on pre-processing there
