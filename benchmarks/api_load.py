@@ -11,7 +11,8 @@ the chat's ``/chat`` endpoint, once over Gradio's HTTP protocol with a plain HTT
 (as a browser's events reach the server) and once with ``gradio_client`` (as
 benchmarks/load_chat.py asks, the baseline of issue 20); and the same questions answered
 by ``RAG.answer`` in this process, over an index of its own, one thread per core (what
-the answerer sustains with no server in the way). Prints one Markdown row each:
+the answerer sustains with no server in the way). The answer cache is off unless
+``RAG_ANSWER_CACHE`` is set: the rounds ask the same questions. Prints one Markdown row each:
 requests, errors, replies that cite, answers/s, p50 and p95 latency, p95/p50, answers/s
 as a share of in-process, and the CPU seconds the server and the clients (this process,
 on the same cores) spent.
@@ -42,6 +43,7 @@ from benchmarks.load_chat import (
     QUESTIONS,
     REPO,
     Connection,
+    benchmark_env,
     process_tree,
     run_round,
     start_app,
@@ -155,7 +157,8 @@ def in_process(conversations: int, turns: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="rag-inproc-") as folder:
         docs = Path(folder) / "docs"
         shutil.copytree(CORPUS, docs)
-        rag = RAG(corpus_dir=docs, index_dir=Path(folder) / "index")
+        cache = int(benchmark_env()["RAG_ANSWER_CACHE"])
+        rag = RAG(corpus_dir=docs, index_dir=Path(folder) / "index", answer_cache=cache)
         rag.ingest(progress=False)
         rag.answer(QUESTIONS[0])  # models loaded, as the server's are
         asked = [
@@ -226,7 +229,7 @@ def main() -> None:
     n, turns = args.conversations, args.turns
     rounds = []
     for checkout in args.app_dir or [REPO]:
-        with start_app(app_dir=checkout) as app:
+        with start_app(env=benchmark_env(), app_dir=checkout) as app:
             pid, url, timeout = app.process.pid, app.url, args.timeout
             api = measured(lambda u=url, t=timeout: api_round(u, n, turns, t), pid)
             if args.app_dir:

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from benchmarks.api_load import api_round
-from benchmarks.load_chat import start_app
+from benchmarks.load_chat import benchmark_env, start_app
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--turns", type=int, default=4)
     args = parser.parse_args()
-    with start_app() as app:
+    with start_app(env=benchmark_env()) as app:
         start = time.monotonic()
         end, next_reading = start + args.minutes * 60, start
         answers = errors = 0
