@@ -186,7 +186,7 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     vitaminc_dev = np.array([p.source == "vitaminc" for p in dev])
     if vitaminc_dev.any():
         support_t, contradict_t = figures.verdict_thresholds(
-            ce._softmax(dev_logits[vitaminc_dev] / temperature), dev_labels[vitaminc_dev]
+            ce.softmax(dev_logits[vitaminc_dev] / temperature), dev_labels[vitaminc_dev]
         )
         chosen_on = "vitaminc dev"
     else:
@@ -212,7 +212,7 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
             figures.pair_logits(model, test, precision),
             np.array([p.label for p in test]),
         )
-        probs = ce._softmax(logits / temperature)
+        probs = ce.softmax(logits / temperature)
         entry = figures.three_way(probs, labels, support_t, contradict_t)
         entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)
         found[f"{name}_pairs_test"] = entry

@@ -53,7 +53,7 @@ def question_scores(
     if not flat:
         return []
     logits = logits_of(model, *map(list, zip(*flat, strict=True)), precision)
-    probs = ce._softmax(logits / temperature)[:, ce.SUPPORTS]
+    probs = ce.softmax(logits / temperature)[:, ce.SUPPORTS]
     out, n = [], 0
     for q in questions:
         out.append(probs[n : n + len(q.sentences)])
@@ -65,7 +65,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising held-out log loss (a grid: one number, no optimiser)."""
     best, best_loss = 1.0, math.inf
     for t in np.arange(0.5, 3.01, 0.05):
-        p = ce._softmax(logits / t)
+        p = ce.softmax(logits / t)
         loss = -np.log(p[np.arange(len(labels)), labels] + 1e-12).mean()
         if loss < best_loss:
             best, best_loss = float(round(t, 2)), loss

@@ -46,6 +46,7 @@ from rag.reading.runtime import (
     probe,
     quantised,
     refuse_unfaithful,
+    softmax,
 )
 
 if TYPE_CHECKING:
@@ -224,8 +225,12 @@ def _export_key(path: str, weights: Path) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _probe_arrays(path: str) -> dict[str, np.ndarray]:
-    return batch_arrays(pairs_ids(*zip(*PROBE, strict=True), path=path))
+def _probe_arrays(
+    path: str, pairs: Sequence[tuple[str, str, str]] = PROBE
+) -> dict[str, np.ndarray]:
+    """``pairs`` (question, sentence, context) padded into one batch: the export's
+    check (:data:`PROBE`) or the precision probe's sample."""
+    return batch_arrays(pairs_ids(*zip(*pairs, strict=True), path=path))
 
 
 def _export(model: torch.nn.Module, path: str, target: Path) -> None:
@@ -234,11 +239,6 @@ def _export(model: torch.nn.Module, path: str, target: Path) -> None:
 
     sample = {k: torch.from_numpy(v) for k, v in _probe_arrays(path).items()}
     export_onnx(model, sample, {"logits": {0: "batch"}}, target)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 def _onnx_runner(file: Path) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
@@ -256,14 +256,6 @@ def _torch_runner(model: torch.nn.Module) -> Callable[[dict[str, np.ndarray]], n
     return run
 
 
-def _steady(measured: ReaderProbe) -> bool:
-    return measured.steady
-
-
-def _sample_arrays(path: str) -> dict[str, np.ndarray]:
-    return batch_arrays(pairs_ids(*zip(*SAMPLE, strict=True), path=path))
-
-
 def _fp32(path: str, weights: Path, info: Card, folder: Path) -> CrossEncoder:
     """The model in fp32: through the ONNX export in ``folder`` (made and checked against
     torch here the first time), else through torch."""
@@ -278,7 +270,7 @@ def _fp32(path: str, weights: Path, info: Card, folder: Path) -> CrossEncoder:
             _export(model, path, target)
             run = _onnx_runner(target)
             probe_arrays = _probe_arrays(path)
-            difference = np.abs(_softmax(run(probe_arrays)) - _softmax(reference(probe_arrays)))
+            difference = np.abs(softmax(run(probe_arrays)) - softmax(reference(probe_arrays)))
             if difference.max() <= ONNX_TOLERANCE:
                 return CrossEncoder(run, info, path)
             target.unlink()
@@ -389,11 +381,12 @@ class CrossEncoder:
             return made[0]
 
         def measure() -> ReaderProbe:
-            return probe(self._run, bf16(), _sample_arrays(self.path))
+            return probe(self._run, bf16(), _probe_arrays(self.path, SAMPLE))
 
         try:
             file = probe_file(folder, "reader")
-            measured = cached(file, ReaderProbe, measure, "bf16 against fp32 reading", keep=_steady)
+            what = "bf16 against fp32 reading"
+            measured = cached(file, ReaderProbe, measure, what, keep=lambda m: m.steady)
             if asked:
                 refuse_unfaithful(measured)
             if asked or measured.choice == "bf16":
@@ -415,7 +408,7 @@ class CrossEncoder:
             return np.zeros((0, len(LABELS)))
         contexts = contexts if contexts is not None else [""] * len(seconds)
         encoded = pairs_ids(firsts, seconds, contexts, self.path)
-        return _softmax(self._batcher(encoded) / self.card.temperature)
+        return softmax(self._batcher(encoded) / self.card.temperature)
 
     def _read(self, pairs: Sequence[Encoded]) -> np.ndarray:
         """Logits of ``pairs``, read in batches of like length (:mod:`rag.reading.batching`

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "bf16", "int8"]
 Setting = Literal["auto", "fp32", "bf16", "int8"]
 Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
 """Padded arrays of pairs (:func:`rag.reading.crossencoder.batch_arrays`) -> logits."""
@@ -123,7 +122,8 @@ def bf16_runner(model: torch.nn.Module) -> Runner:
     return run
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities of each row of ``logits``."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
 
@@ -143,7 +143,7 @@ def probe(fp32: Runner, bf16: Runner, arrays: dict[str, np.ndarray]) -> ReaderPr
                 run(arrays)
                 spent.append((time.perf_counter() - started) * 1000)
             medians.append(float(np.median(spent)))
-    difference = np.abs(_softmax(reference) - _softmax(cheaper)).max()
+    difference = np.abs(softmax(reference) - softmax(cheaper)).max()
     fp32_ms, bf16_ms = (float(np.mean(medians)) for medians in blocks.values())
     drift = max(max(m) / min(m) for m in blocks.values())
     return ReaderProbe(fp32_ms, bf16_ms, float(difference), bf16_units(), drift)
