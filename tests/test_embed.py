@@ -15,6 +15,7 @@ from rag.index.embed import (
     cache_dir,
     default_model_path,
     load_onnx,
+    onnx_session,
 )
 from tests.conftest import LONG_TEXT
 
@@ -69,6 +70,13 @@ def test_an_export_that_does_not_match_is_not_used(rejected_export: None) -> Non
     assert not list((cache_dir() / "onnx").rglob("*.onnx"))  # nor made again
     reference = embeddings.model.encode(TEXTS[:1], normalize_embeddings=True)
     assert np.abs(embeddings.encode(TEXTS[:1]) - reference).max() < 1e-6
+
+
+def test_onnx_sessions_let_idle_threads_sleep_so_the_next_session_gets_the_cores() -> None:
+    assert load_onnx() is not None  # the export exists
+    file = cache_dir() / "onnx" / _export_key(default_model_path()) / "model.onnx"
+    options = onnx_session(file).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_answering_from_an_existing_index_never_imports_torch(default_rag: RAG) -> None:
