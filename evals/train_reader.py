@@ -52,12 +52,13 @@ Data recipe (seed 0 throughout; files named by sha256 in :mod:`evals.reader.data
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,7 +68,7 @@ import numpy as np
 
 from evals.reader import bigbench, data, figures
 from evals.reader.data import Pair
-from evals.reader.loop import Run, Stop, Stopped, train
+from evals.reader.loop import Run, Stop, Stopped, Teacher, train
 from rag.index.embed import SentenceEmbeddings, cache_dir
 from rag.index.precision import resolve
 from rag.reading import crossencoder as ce
@@ -98,6 +99,18 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--init",
         type=Path,
         help="trained weights to go on from (a crossencoder.npz, its card beside)",
+    )
+    add(
+        "--depth",
+        type=int,
+        help="transformer layers the trained reader keeps, bottom first (default: all)",
+    )
+    add(
+        "--teacher",
+        type=Path,
+        help="learn these trained weights' probabilities instead of the labels (a smaller"
+        " reader distilled from them: give --init and --depth too); their card's operating"
+        " points are kept",
     )
     add("--epochs", type=int, default=1)
     add("--lr", type=float, default=5e-5)
@@ -139,12 +152,16 @@ def recipe(args: argparse.Namespace) -> str:
         + (f" --bridge {args.bridge}" if args.bridge else "")
         + (" --remove-answers" if args.remove_answers else "")
         + (f" --listwise {args.listwise}" if args.listwise else "")
+        + (f" --depth {args.depth}" if args.depth else "")
         + (f" --sample {args.sample}" if args.sample else "")
     )
     command = f"evals/train_reader.py {flags}"
     if args.init:  # the weights gone on from are part of the recipe
         before = ce.Card.load(args.init.with_suffix(".json")).trained_on
         command = f"{before}; then on from those weights: {command} --init"
+    if args.teacher:
+        taught = ce.Card.load(args.teacher.with_suffix(".json")).trained_on
+        command = f"{command} --teacher (the reader trained by: {taught})"
     return command
 
 
@@ -186,8 +203,13 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
     return by_source, questions
 
 
-def card(args, model, by_source: dict, questions: dict, run: dict, precision) -> ce.Card:
-    """Operating points chosen on dev, figures on test (:mod:`evals.reader.figures`)."""
+def operating_points(args, model, by_source: dict, questions: dict, precision) -> ce.Card:
+    """Temperature and thresholds chosen on dev (:mod:`evals.reader.figures`); a student
+    keeps its teacher's, at temperature 1 (it learned the teacher's calibrated
+    probabilities, so the teacher's thresholds mean the same on it)."""
+    if args.teacher:
+        kept = ce.Card.load(args.teacher.with_suffix(".json"))
+        return replace(kept, temperature=1.0, figures={"chosen_on": "the teacher's card"})
     dev = [p for sets in by_source.values() for p in sets["dev"]]
     dev_logits = figures.pair_logits(model, dev, precision)
     dev_labels = np.array([p.label for p in dev])
@@ -206,6 +228,13 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     answer_t = figures.answer_threshold(
         figures.question_scores(model, squad2_dev, temperature, precision), squad2_dev
     )
+    return ce.Card(answer_t, support_t, contradict_t, temperature, figures={"chosen_on": chosen_on})
+
+
+def card(args, model, by_source: dict, questions: dict, run: dict, precision) -> ce.Card:
+    """The operating points, and figures on test and on the outside sets."""
+    points = operating_points(args, model, by_source, questions, precision)
+    temperature = points.temperature
     outside = {
         "sick": data.load_sick(args.data),
         "climate_fever": data.load_climate_fever(args.data),
@@ -213,7 +242,11 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     if args.sample:
         outside = {name: pairs[: args.sample] for name, pairs in outside.items()}
     tested: dict[str, list[Pair]] = {n: sets["test"] for n, sets in by_source.items()} | outside
-    found: dict[str, object] = {"training": run, "verdict_thresholds_chosen_on": chosen_on}
+    found: dict[str, object] = {
+        "training": run,
+        "verdict_thresholds_chosen_on": (points.figures or {})["chosen_on"],
+    }
+    teacher = ce.torch_model(weights=args.teacher) if args.teacher else None
     for name, test in tested.items():
         if not test:
             continue
@@ -222,20 +255,23 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
             np.array([p.label for p in test]),
         )
         probs = ce.softmax(logits / temperature)
-        entry = figures.three_way(probs, labels, support_t, contradict_t)
+        entry = figures.three_way(
+            probs, labels, points.support_threshold, points.contradict_threshold
+        )
         entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)
+        if teacher is not None:
+            wanted = ce.softmax(
+                figures.pair_logits(teacher, test, precision)
+                / ce.Card.load(args.teacher.with_suffix(".json")).temperature
+            )
+            entry["teacher_agreement"] = figures.agreement(probs, wanted, points.answer_threshold)
         found[f"{name}_pairs_test"] = entry
     for name, sets in questions.items():
         scores = figures.question_scores(model, sets["test"], temperature, precision)
-        found[f"{name}_questions_test"] = figures.abstention_figures(scores, sets["test"], answer_t)
-    return ce.Card(
-        answer_threshold=answer_t,
-        support_threshold=support_t,
-        contradict_threshold=contradict_t,
-        temperature=temperature,
-        trained_on=recipe(args),
-        figures=found,
-    )
+        found[f"{name}_questions_test"] = figures.abstention_figures(
+            scores, sets["test"], points.answer_threshold
+        )
+    return replace(points, trained_on=recipe(args), figures=found)
 
 
 def score(args: argparse.Namespace, by_source: dict, questions: dict, precision) -> int:
@@ -271,13 +307,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.score:
         return score(args, by_source, questions, precision)
     whole = questions["squad2"]["train"] + questions["squad"]["train"]
-    plan = Run(pairs, args.lr, args.frozen_layers, whole, args.listwise, args.epochs, precision)
+    teacher, digest = None, ""
+    if args.teacher:
+        digest = hashlib.sha256(args.teacher.read_bytes()).hexdigest()
+        taught = ce.Card.load(args.teacher.with_suffix(".json"))
+        teacher = Teacher(ce.torch_model(weights=args.teacher), taught.temperature, precision)
+    plan = Run(
+        pairs,
+        args.lr,
+        args.frozen_layers,
+        whole,
+        args.listwise,
+        args.epochs,
+        precision,
+        args.depth,
+        digest,
+    )
     checkpoints = args.checkpoints or cache_dir() / "training" / plan.fingerprint()
     print(f"checkpoints in {checkpoints}", file=sys.stderr)
-    model = ce.torch_model(weights=args.init)
+    model = ce.torch_model(weights=args.init, depth=args.depth)
     stop = Stop(minutes=args.minutes)
     try:
-        run = train(model, plan, rng, checkpoints, args.checkpoint_minutes, stop, args.resume)
+        run = train(
+            model, plan, rng, checkpoints, args.checkpoint_minutes, stop, args.resume, teacher
+        )
     except Stopped:
         print("stopped at a checkpoint: run the same command with --resume to go on")
         return STOPPED

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +252,67 @@ def test_a_run_can_go_on_from_trained_weights_and_its_card_names_both_steps(
     went_on = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name).head.weight.detach().flatten()
     shipped = ce.torch_model().head.weight.detach().flatten()
     assert float(went_on @ shipped / (went_on.norm() * shipped.norm())) > 0.9  # not a new head
+
+
+# --- a smaller reader, distilled ---
+
+
+def test_a_reader_trained_smaller_loads_with_its_own_depth(tmp_path: Path) -> None:
+    import torch
+
+    student = ce.torch_model(depth=2)  # the shipped reader's bottom two layers
+    assert len(student.bert.encoder.layer) == 2
+    ce.save_trained(student, tmp_path / ce.WEIGHTS.name, layers=0)
+    again = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name)
+    assert len(again.bert.encoder.layer) == 2
+    pairs = ce.pairs_ids(["Where is Kyiv?"], ["Kyiv lies on the Dnipro."], [""])
+    inputs = {k: torch.from_numpy(v) for k, v in ce.batch_arrays(pairs).items()}
+    with torch.inference_mode():
+        assert torch.allclose(student(**inputs), again(**inputs), atol=0.05)  # int8 storage
+        assert not torch.allclose(ce.torch_model()(**inputs), again(**inputs), atol=0.05)
+    with pytest.raises(ValueError, match="cannot keep 3"):
+        ce.torch_model(weights=tmp_path / ce.WEIGHTS.name, depth=3)
+
+
+def test_a_student_learns_its_teachers_probabilities_not_the_labels() -> None:
+    import torch
+
+    pairs = tiny_run().pairs[:64]
+    teacher = loop.Teacher(ce.torch_model(), temperature=1.0, precision="fp32")
+    inputs = {k: torch.from_numpy(v) for k, v in loop.arrays(pairs).items()}
+    wanted = teacher(inputs)
+
+    def gap(model) -> float:
+        with torch.inference_mode():
+            return float(loop.soft_loss(model(**inputs), wanted))
+
+    torch.manual_seed(0)
+    student = ce.torch_model(depth=1)
+    before = gap(student)
+    run = loop.Run(pairs, lr=2e-4, layers=0, epochs=3, depth=1, teacher="made up")
+    loop.train(student, run, random.Random(0), teacher=teacher)
+    assert gap(student.eval()) < before - 0.05
+    with pytest.raises(ValueError, match="a teacher is given exactly when"):
+        loop.train(ce.torch_model(depth=1), run, random.Random(0))
+    assert run.fingerprint() != replace(run, depth=2).fingerprint()
+
+
+@pytest.mark.slow
+def test_a_distilled_run_keeps_its_teachers_operating_points(tmp_path: Path) -> None:
+    run_script(
+        *(str(SCRIPT), "--sample", "8", "--squad", "40", "--out", str(tmp_path)),
+        *("--init", str(ce.WEIGHTS), "--teacher", str(ce.WEIGHTS), "--depth", "2"),
+        *("--checkpoints", str(tmp_path / "checkpoints")),
+    )
+    card = json.loads((tmp_path / ce.CARD.name).read_text())
+    shipped = ce.Card.load()
+    assert (card["answer_threshold"], card["temperature"]) == (shipped.answer_threshold, 1.0)
+    assert card["figures"]["training"]["depth"] == 2
+    assert "--depth 2" in card["trained_on"]
+    assert card["trained_on"].endswith(f"--teacher (the reader trained by: {shipped.trained_on})")
+    agreement = card["figures"]["squad2_pairs_test"]["teacher_agreement"]
+    assert 0 <= agreement["same_side_of_answer_threshold"] <= 1
+    assert len(ce.torch_model(weights=tmp_path / ce.WEIGHTS.name).bert.encoder.layer) == 2
 
 
 # --- the resumable loop ---

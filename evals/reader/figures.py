@@ -154,3 +154,17 @@ def three_way(probs: np.ndarray, labels: np.ndarray, s: float, c: float) -> dict
         "argmax_accuracy": round(float((probs.argmax(axis=1) == labels).mean()), 4),
         "recall_by_label": per,
     }
+
+
+def agreement(probs: np.ndarray, wanted: np.ndarray, answer_threshold: float) -> dict:
+    """How closely a student reads as its teacher: the pairs both put on the same side
+    of the answer threshold, and the largest and median gaps in P(supports)."""
+    mine, theirs = probs[:, ce.SUPPORTS], wanted[:, ce.SUPPORTS]
+    gap = np.abs(mine - theirs)
+    return {
+        "same_side_of_answer_threshold": round(
+            float(((mine >= answer_threshold) == (theirs >= answer_threshold)).mean()), 4
+        ),
+        "largest_gap": round(float(gap.max()), 4),
+        "median_gap": round(float(np.median(gap)), 4),
+    }

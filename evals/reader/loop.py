@@ -106,6 +106,11 @@ class Run:
     per_step: int = 0
     epochs: int = 1
     precision: Precision = "fp32"
+    depth: int | None = None
+    """Transformer layers the trained model keeps (None: all)."""
+    teacher: str = ""
+    """The sha256 of the weights whose probabilities are learned instead of the labels
+    (distillation; "": the labels)."""
 
     def fingerprint(self) -> str:
         """Names the plan's data and settings: a checkpoint resumes only its own run."""
@@ -115,6 +120,8 @@ class Run:
         for q in self.questions:
             h.update(f"{q.question}\0{q.gold}\n".encode())
         h.update(f"{self.lr} {self.layers} {self.per_step} {self.epochs}".encode())
+        if self.depth is not None or self.teacher:  # runs before these settings keep their names
+            h.update(f" {self.depth} {self.teacher}".encode())
         return h.hexdigest()[:16]
 
 
@@ -188,10 +195,13 @@ class Trainer:
     """One run's model, optimiser, schedule and plan; :meth:`run` trains it to the end of
     the plan or to a stop, checkpointing on the way."""
 
-    def __init__(self, model, run: Run, rng: random.Random, checkpoints: Path | None) -> None:
+    def __init__(
+        self, model, run: Run, rng: random.Random, checkpoints: Path | None, teacher=None
+    ) -> None:
         import torch
 
         self.model, self.run, self.rng, self.checkpoints = model, run, rng, checkpoints
+        self.teacher = teacher
         self.trained = [(n, p) for n, p in model.named_parameters() if not ce.frozen(n, run.layers)]
         for n, p in model.named_parameters():
             p.requires_grad = not ce.frozen(n, run.layers)
@@ -281,7 +291,10 @@ class Trainer:
         inputs = {k: torch.from_numpy(v) for k, v in arrays(batch).items()}
         with autocast(run.precision):
             logits = self.model(**inputs)
-        loss = loss_fn(logits.float(), torch.tensor([p.label for p in batch]))
+        if self.teacher is None:
+            loss = loss_fn(logits.float(), torch.tensor([p.label for p in batch]))
+        else:
+            loss = soft_loss(logits.float(), self.teacher(inputs))
         self.read += len(batch)
         if self.asked:
             n = self.step * run.per_step
@@ -344,7 +357,7 @@ class Trainer:
     def figures(self, elapsed: float) -> dict:
         total = self.before + elapsed
         run = self.run
-        return {
+        found = {
             "steps": self.step,
             "planned_steps": len(self.plan),
             "epochs": run.epochs,
@@ -354,11 +367,37 @@ class Trainer:
             "pairs_per_second": round(self.read / max(total, 1e-9), 1),
             "final_loss": round(float(np.mean(self.losses[-100:])), 4) if self.losses else None,
             "precision": run.precision,
-        } | (
-            {"questions_read_whole": min(self.step * run.per_step, len(self.asked))}
-            if self.asked
-            else {}
-        )
+        }
+        if self.asked:
+            found["questions_read_whole"] = min(self.step * run.per_step, len(self.asked))
+        if run.depth is not None:
+            found["depth"] = run.depth
+        if run.teacher:
+            found["teacher_sha256"] = run.teacher
+        return found
+
+
+def soft_loss(logits, wanted):
+    """Cross-entropy against another model's probabilities (``wanted``), not labels:
+    distillation at temperature 1, so the student learns the very probabilities the
+    teacher's decisions are thresholds on."""
+    import torch
+
+    return -(wanted * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+class Teacher:
+    """A trained reader's calibrated probabilities for a batch (what a student learns)."""
+
+    def __init__(self, model, temperature: float, precision: Precision) -> None:
+        self.model, self.temperature, self.precision = model.eval(), temperature, precision
+
+    def __call__(self, inputs: dict):
+        import torch
+
+        with torch.inference_mode(), autocast(self.precision):
+            logits = self.model(**inputs).float()
+        return torch.softmax(logits / self.temperature, dim=-1).clone()
 
 
 def train(
@@ -369,14 +408,20 @@ def train(
     every_minutes: float = 10.0,
     stop: Stop | None = None,
     resume: bool = False,
+    teacher: Teacher | None = None,
 ) -> dict:
     """``run.epochs`` passes over ``run.pairs`` in batches; with ``run.per_step``, each step
     also reads that many of ``run.questions`` whole (:func:`listwise_loss`). Checkpoints
     go to ``checkpoints`` every ``every_minutes`` and at the end; ``resume`` goes on from
     the one there. Raises :class:`Stopped` (after a checkpoint) when ``stop`` says so
-    before the end. Returns the run's figures for the card."""
+    before the end. With a ``teacher`` (``run.teacher`` naming it), the model learns its
+    probabilities instead of the labels. Returns the run's figures for the card."""
+    if (teacher is None) != (not run.teacher):
+        raise ValueError("a teacher is given exactly when the run names one (run.teacher)")
+    if teacher is not None and run.per_step:
+        raise ValueError("distillation reads pairs only: no questions read whole (listwise)")
     stop = stop or Stop()
-    trainer = Trainer(model, run, rng, checkpoints)
+    trainer = Trainer(model, run, rng, checkpoints, teacher)
     if resume:
         trainer.resume()
     with stop.listening():

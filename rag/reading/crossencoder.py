@@ -122,9 +122,13 @@ def batch_arrays(encoded: Sequence[tuple[list[int], list[int]]]) -> dict[str, np
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
-def torch_model(path: str | None = None, weights: Path | None = WEIGHTS) -> torch.nn.Module:
+def torch_model(
+    path: str | None = None, weights: Path | None = WEIGHTS, depth: int | None = None
+) -> torch.nn.Module:
     """The model in torch: the packaged MiniLM with a three-way head, and the trained
-    layers of ``weights`` over it (None: as packaged, an untrained head; for training)."""
+    layers of ``weights`` over it (None: as packaged, an untrained head; for training).
+    A reader trained smaller keeps as many layers as its weights say; ``depth`` keeps
+    only the bottom ``depth`` layers of what was loaded (a student to train)."""
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -152,8 +156,24 @@ def torch_model(path: str | None = None, weights: Path | None = WEIGHTS) -> torc
 
     model = CrossEncoderNet()
     if weights is not None:
+        with np.load(weights) as data:
+            if "depth" in data.files:
+                keep_layers(model, int(data["depth"]))
         load_trained(model, weights)
+    if depth is not None:
+        keep_layers(model, depth)
     return model.eval()
+
+
+def keep_layers(model: torch.nn.Module, depth: int) -> None:
+    """Only the bottom ``depth`` transformer layers: each layer dropped from the top cuts
+    a sixth of the reading cost (the top ones are the first to go, as they carry the
+    least that fine-tuning cannot restore)."""
+    layers = model.bert.encoder.layer
+    if not 0 < depth <= len(layers):
+        raise ValueError(f"a reader of {len(layers)} layers cannot keep {depth}")
+    model.bert.encoder.layer = layers[:depth]
+    model.bert.config.num_hidden_layers = depth
 
 
 def frozen(name: str, layers: int = FROZEN_LAYERS) -> bool:
@@ -169,7 +189,10 @@ def save_trained(model: torch.nn.Module, target: Path, layers: int = FROZEN_LAYE
     """The trained parameters at ``target`` (the bottom ``layers`` were kept as
     packaged): matrices as int8 with a float16 scale per row (weights move by at most
     half a step of 1/127 of their row's largest), the rest as float16."""
-    arrays: dict[str, np.ndarray] = {"frozen_layers": np.array(layers)}
+    arrays: dict[str, np.ndarray] = {
+        "frozen_layers": np.array(layers),
+        "depth": np.array(len(model.bert.encoder.layer)),
+    }
     for name, tensor in model.state_dict().items():
         if frozen(name, layers):
             continue
@@ -197,7 +220,7 @@ def load_trained(model: torch.nn.Module, weights: Path) -> None:
         layers = int(data["frozen_layers"])
         state = {}
         for name in data.files:
-            if name.endswith(":scale") or name == "frozen_layers":
+            if name.endswith(":scale") or name in ("frozen_layers", "depth"):
                 continue
             value = data[name].astype(np.float32)
             if name + ":scale" in data.files:
