@@ -11,7 +11,8 @@ gold answer (a cited sentence holds one of its answers), wrong abstentions, answ
 precision (cited sentences holding a gold answer) and first sentence holding one, with
 citations per answer. ``--choose`` also sweeps the abstention threshold over the
 answers' scores and prints the highest one refusing at most 5% of answerable questions
-(choose on dev, report on test). ``--weights``/``--card`` measure another reader.
+(choose on dev, report on test). To measure another reader, run it from a checkout (a
+``git worktree``) whose ``rag/reading`` holds that reader's weights and card.
 """
 
 from __future__ import annotations

@@ -104,6 +104,23 @@ def test_the_onnx_export_gives_torchs_probabilities(model: CrossEncoder) -> None
     assert np.abs(model.probabilities(firsts, seconds, contexts) - expected).max() < 1e-3
 
 
+def test_a_smaller_reader_answers_through_its_own_export(tmp_path: Path) -> None:
+    """A reader trained with fewer layers (``--depth``) loads and reads as trained."""
+    import torch
+
+    smaller = ce.torch_model(depth=3)
+    ce.save_trained(smaller, tmp_path / ce.WEIGHTS.name)
+    reader = CrossEncoder.load(weights=tmp_path / ce.WEIGHTS.name)
+    question, sentences = "When did the museum open?", ["It opened in 1985.", "Rain fell."]
+    again = ce.torch_model(weights=tmp_path / ce.WEIGHTS.name)
+    arrays = ce.batch_arrays(ce.pairs_ids([question] * 2, sentences, ["", ""]))
+    with torch.inference_mode():
+        logits = again(**{k: torch.from_numpy(v) for k, v in arrays.items()}).numpy()
+    wanted = ce.softmax(logits / reader.card.temperature)[:, SUPPORTS]
+    assert np.allclose(reader.answers(question, sentences, ["", ""]), wanted, atol=1e-3)
+    assert not np.allclose(CrossEncoder.load().answers(question, sentences, ["", ""]), wanted)
+
+
 # --- what it reads ---
 
 ANSWER = (
