@@ -157,6 +157,7 @@ class ReadingSettings(SettingsGroup):
     reader: Literal["ranker", "crossencoder", "cosine"]
     sentence_margin: float
     reader_precision: Literal["auto", "fp32", "bf16", "int8"]
+    reader_weights: Path | None
     answer_cache: int
 
 
@@ -336,6 +337,11 @@ class Settings(BaseSettings):
         "probe here finds it faster and faithful), `bf16` or `int8` (fastest; decisions "
         "differ on a few questions in a hundred). See docs/performance.md.",
     )
+    reader_weights: Path | None = Field(
+        None,
+        description="A reading model trained with evals/train_reader.py: its .npz, its card "
+        "(.json) beside it. Unset: the one that ships, rag/reading/crossencoder.npz.",
+    )
     answer_cache: int = Field(
         256,
         ge=0,
@@ -510,6 +516,19 @@ class Settings(BaseSettings):
                 "RAG_LLM_BASE_URL and RAG_LLM_API_KEY are for a server: they need "
                 f"RAG_LLM=openai:<model> or ollama:<model>, not {self.llm}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _reader_weights_with_their_card(self) -> Settings:
+        weights = self.reader_weights
+        if weights is not None:
+            if not weights.is_file():
+                raise ValueError(f"RAG_READER_WEIGHTS: {weights} is not a file")
+            if not weights.with_suffix(".json").is_file():
+                raise ValueError(
+                    f"RAG_READER_WEIGHTS: {weights} has no card {weights.with_suffix('.json')}"
+                    " beside it (evals/train_reader.py writes both)"
+                )
         return self
 
     @model_validator(mode="after")

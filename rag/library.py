@@ -72,8 +72,15 @@ class Library:
     @cached_property
     def crossencoder(self) -> CrossEncoder:
         """The trained reading model (:mod:`rag.reading.crossencoder`, over the packaged
-        MiniLM whatever ``RAG_EMBEDDING_MODEL`` says)."""
-        return CrossEncoder.load(precision=self.settings.reading.reader_precision)
+        MiniLM whatever ``RAG_EMBEDDING_MODEL`` says): the shipped one, or
+        ``RAG_READER_WEIGHTS``."""
+        reading = self.settings.reading
+        weights = reading.reader_weights
+        if weights is None:  # the shipped reader, shared with every caller of load()
+            return CrossEncoder.load(precision=reading.reader_precision)
+        return CrossEncoder.load(
+            weights=weights, card=weights.with_suffix(".json"), precision=reading.reader_precision
+        )
 
     @cached_property
     def splitter(self) -> Splitter:

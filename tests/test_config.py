@@ -96,6 +96,14 @@ def test_a_ca_file_without_https_is_rejected() -> None:
         Settings(chroma_host="db", chroma_ca_file="ca.pem")
 
 
+def test_reader_weights_must_be_a_file_with_its_card_beside(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"RAG_READER_WEIGHTS: .*missing\.npz is not a file"):
+        Settings(reader_weights=tmp_path / "missing.npz")
+    (tmp_path / "mine.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"has no card .*mine\.json beside it"):
+        Settings(reader_weights=tmp_path / "mine.npz")
+
+
 def test_the_server_answers_eight_questions_a_core_at_once_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -131,6 +139,7 @@ SECTIONS = {
         "reader",
         "sentence_margin",
         "reader_precision",
+        "reader_weights",
         "answer_cache",
     ],
     "generation": [

@@ -175,6 +175,22 @@ def test_the_setting_reaches_the_reading_model(tmp_path) -> None:
     assert rag.crossencoder.answers(QUESTION, SENTENCES[:1])[0] > 0.5
 
 
+def test_a_reader_trained_here_answers_in_place_of_the_shipped_one(tmp_path) -> None:
+    import dataclasses
+    import json
+
+    from rag import RAG
+
+    weights = tmp_path / "mine.npz"
+    ce.save_trained(ce.torch_model(depth=1), weights)
+    card = dataclasses.replace(ce.Card.load(), answer_threshold=0.42)
+    weights.with_suffix(".json").write_text(json.dumps(dataclasses.asdict(card)))
+    rag = RAG(index_dir=tmp_path / "index", reader_weights=weights)
+    assert rag.crossencoder.card.answer_threshold == rag.answerer.min_confidence == 0.42
+    mine = rag.crossencoder.answers(QUESTION, SENTENCES)
+    assert not np.allclose(mine, CrossEncoder.load().answers(QUESTION, SENTENCES), atol=0.01)
+
+
 def test_a_verdict_measured_on_busy_cores_serves_once_and_is_not_kept(tmp_path) -> None:
     busy = ReaderProbe(100.0, 60.0, 0.005, True, drift=2.0)
     file = tmp_path / "verdict.json"
