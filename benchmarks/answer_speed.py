@@ -2,7 +2,7 @@
 decides the same: issue 40's figures, in one run on one machine.
 
     .venv/bin/python benchmarks/answer_speed.py [--precisions fp32,auto,int8] [--rounds 2]
-        [--size squad400]
+        [--size squad400] [--weights other/crossencoder.npz,...]
 
 Three tables:
 
@@ -17,7 +17,8 @@ Three tables:
    the share of questions answered or abstained alike and, where answered, citing the
    same sentences as fp32; the largest difference in the answer's score; and the gold
    figures ``rag eval`` reports (gold coverage, contains answer, abstention recall,
-   wrong abstentions).
+   wrong abstentions). ``--weights`` puts other readers (a smaller one distilled from the
+   shipped one, say) beside them, in the first precision, judged against the first row.
 3. **check()** on a 20-sentence text (sentences of the default corpus, every third one's
    number changed): median seconds of 3 checks, and verdicts alike with fp32's.
 
@@ -56,16 +57,22 @@ def percentile(values: list[float], share: float) -> float:
     return sorted(values)[max(0, int(share * len(values)) - 1)]
 
 
-def readers(settings: Settings, precisions: list[str]) -> dict[str, RAG]:
-    """One RAG per precision over the same index, each reading model settled."""
+def readers(settings: Settings, precisions: list[str], weights: list[Path] = ()) -> dict[str, RAG]:
+    """One RAG per precision over the same index, then one per other reader's ``weights``
+    (in the first precision), each reading model settled."""
+    asked = [(p, None) for p in precisions] + [(precisions[0], w) for w in weights]
     made = {}
-    for precision in precisions:
-        rag = RAG(settings.model_copy(update={"reader_precision": precision, "answer_cache": 0}))
-        made[f"answer() {precision}->{rag.crossencoder.settled()}"] = rag
+    for precision, reader in asked:
+        update = {"reader_precision": precision, "answer_cache": 0, "reader_weights": reader}
+        rag = RAG(settings.model_copy(update=update))
+        name = f"answer() {precision}->{rag.crossencoder.settled()}"
+        made[name + (f" {reader.parent.name}/{reader.name}" if reader else "")] = rag
     return made
 
 
-def latency_table(precisions: list[str], rounds: int, size: str = "squad400") -> str:
+def latency_table(
+    precisions: list[str], rounds: int, size: str = "squad400", weights: list[Path] = ()
+) -> str:
     docs = documents(size)
     asked = queries(docs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +83,7 @@ def latency_table(precisions: list[str], rounds: int, size: str = "squad400") ->
             index_dir=folder / "rag", corpus_dir=folder / "empty", collection="bench"
         )
         RAG(settings).ingest(docs, progress=False)
-        rags = readers(settings, precisions)
+        rags = readers(settings, precisions, weights)
         calls: dict[str, Callable[[str], object]] = {
             "LangChain similarity_search(k=5)": lambda q: baseline.similarity_search(q, k=5),
             "rag retrieve()": next(iter(rags.values())).retrieve,
@@ -120,11 +127,11 @@ def check_text(settings: Settings) -> str:
     )
 
 
-def decision_tables(precisions: list[str]) -> str:
+def decision_tables(precisions: list[str], weights: list[Path] = ()) -> str:
     dataset = load_dataset("default")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp) / "index")
-        rags = readers(settings, precisions)
+        rags = readers(settings, precisions, weights)
         answers, figures, checks, check_s = {}, {}, {}, {}
         text = check_text(settings)
         for name, rag in rags.items():
@@ -165,11 +172,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--size", default="squad400", help="squad400, default or N articles")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--weights",
+        default="",
+        help="comma-separated other readers (evals/train_reader.py outputs) to put beside",
+    )
     args = parser.parse_args()
     precisions = args.precisions.split(",")
+    weights = [Path(w) for w in args.weights.split(",") if w]
     if not args.skip_latency:
-        print(latency_table(precisions, args.rounds, args.size), end="\n\n", flush=True)
-    print(decision_tables(precisions))
+        print(latency_table(precisions, args.rounds, args.size, weights), end="\n\n", flush=True)
+    print(decision_tables(precisions, weights))
 
 
 if __name__ == "__main__":

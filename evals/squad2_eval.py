@@ -11,8 +11,8 @@ gold answer (a cited sentence holds one of its answers), wrong abstentions, answ
 precision (cited sentences holding a gold answer) and first sentence holding one, with
 citations per answer. ``--choose`` also sweeps the abstention threshold over the
 answers' scores and prints the highest one refusing at most 5% of answerable questions
-(choose on dev, report on test). To measure another reader, run it from a checkout (a
-``git worktree``) whose ``rag/reading`` holds that reader's weights and card.
+(choose on dev, report on test). ``--reader-weights`` measures another reader (a
+``evals/train_reader.py`` output: its .npz, the card beside it).
 """
 
 from __future__ import annotations
@@ -125,11 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         "--write-card", action="store_true", help="record the figures in the reader's card"
     )
     parser.add_argument("--index-dir", type=Path, help="default: evals/data/index/squad2-SPLIT")
+    parser.add_argument("--reader-weights", type=Path, help="another reader (RAG_READER_WEIGHTS)")
     args = parser.parse_args(argv)
 
     chosen = articles(args.split, args.seed, args.data)
     index_dir = args.index_dir or DATA_DIR / "index" / f"squad2-{args.split}"
-    settings = Settings(index_dir=index_dir, min_confidence=args.min_confidence)
+    settings = Settings(
+        index_dir=index_dir,
+        min_confidence=args.min_confidence,
+        reader_weights=args.reader_weights,
+    )
     rag = RAG(settings)
     rag.ingest(documents(chosen), prune=True, progress=False)
     rows = ask(rag, chosen, args.limit)

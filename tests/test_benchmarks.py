@@ -82,10 +82,20 @@ def test_the_api_load_benchmark_sets_checkouts_side_by_side() -> None:
 
 
 @pytest.mark.slow
-def test_the_answer_speed_benchmark_sets_answers_beside_langchain_and_fp32() -> None:
+def test_the_answer_speed_benchmark_sets_answers_beside_langchain_and_fp32(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from rag.reading import crossencoder as ce
+
+    smaller = tmp_path / "smaller" / "crossencoder.npz"
+    smaller.parent.mkdir()
+    ce.save_trained(ce.torch_model(depth=1), smaller)
+    shutil.copy(ce.CARD, smaller.with_suffix(".json"))
     out = run_script(
         "benchmarks/answer_speed.py", "--size", "default", "--precisions", "fp32,int8",
-        "--rounds", "1",
+        "--rounds", "1", "--weights", str(smaller),
     )  # fmt: skip
     rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ")]
     calls = [r[0].removeprefix("| ") for r in rows if r[0].startswith("| LangChain")]
@@ -95,6 +105,9 @@ def test_the_answer_speed_benchmark_sets_answers_beside_langchain_and_fp32() -> 
     decided = [r for r in rows if len(r) > 6 and r[0] == "| answer() fp32->fp32"]
     assert decided[0][1] == "1.000"  # fp32 decides as fp32
     assert float(decided[0][4]) > 0.5  # and its gold coverage is a real figure
+    beside = "| answer() fp32->fp32 smaller/crossencoder.npz"
+    other = [r for r in rows if len(r) > 6 and r[0] == beside]
+    assert other and float(other[0][1]) < 1.0  # a one-layer cut of it decides otherwise
 
 
 @pytest.mark.slow
