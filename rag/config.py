@@ -66,6 +66,22 @@ def _collection_name(name: str) -> str:
 CollectionName = Annotated[str, AfterValidator(_collection_name)]
 
 
+def _reader_weights(weights: Path | None) -> Path | None:
+    if weights is not None:
+        if not weights.is_file():
+            raise ValueError(f"RAG_READER_WEIGHTS: {weights} is not a file")
+        if not weights.with_suffix(".json").is_file():
+            raise ValueError(
+                f"RAG_READER_WEIGHTS: {weights} has no card {weights.with_suffix('.json')}"
+                " beside it (evals/train_reader.py writes both)"
+            )
+    return weights
+
+
+ReaderWeights = Annotated[Path | None, AfterValidator(_reader_weights)]
+"""A reading model trained here: its weights, with the card its training wrote beside them."""
+
+
 def collection_name(name: str) -> str:
     """``name`` when it may name a collection; else :class:`BadInput` (a ValueError)
     saying what may."""
@@ -304,10 +320,9 @@ class Settings(BaseSettings):
     )
     abstention: Literal["crossencoder", "model", "cosine"] = Field(
         "crossencoder",
-        description="Who decides that the sources don't say: `crossencoder` (the trained "
-        "reading model: no candidate sentence likely enough to answer; "
-        "rag/reading/crossencoder.npz), `model` (a logistic model over word features; "
-        "rag/reading/abstention.json) or `cosine` (RAG_MIN_SCORE alone).",
+        description="Who decides that the sources don't say: `crossencoder` (the reading model "
+        "finds no candidate likely enough to answer), `model` (a logistic model over word "
+        "features; rag/reading/abstention.json) or `cosine` (RAG_MIN_SCORE alone).",
     )
     min_confidence: float | None = Field(
         None,
@@ -319,10 +334,8 @@ class Settings(BaseSettings):
     reader: Literal["ranker", "crossencoder", "cosine"] = Field(
         "ranker",
         description="How answer sentences are picked: `ranker` (a logistic model over "
-        "similarity, the question's rarer words and word pairs and the kind of answer asked "
-        "for; rag/reading/ranker.json), `crossencoder` (the trained reading model reads each "
-        "candidate with the question; the ranker and similarity choose the candidates; it "
-        "measured below the ranker, see the README) or `cosine` (similarity alone).",
+        "similarity and the question's words; rag/reading/ranker.json), `crossencoder` (the "
+        "reading model reads the candidates) or `cosine` (similarity alone).",
     )
     sentence_margin: float = Field(
         0.1,
@@ -337,10 +350,8 @@ class Settings(BaseSettings):
         "probe here finds it faster and faithful), `bf16` or `int8` (fastest; decisions "
         "differ on a few questions in a hundred). See docs/performance.md.",
     )
-    reader_weights: Path | None = Field(
-        None,
-        description="A reading model trained with evals/train_reader.py: its .npz, its card "
-        "(.json) beside it. Unset: the one that ships, rag/reading/crossencoder.npz.",
+    reader_weights: ReaderWeights = Field(
+        None, description="A reader evals/train_reader.py trained (.npz, card beside); unset: ours."
     )
     answer_cache: int = Field(
         256,
@@ -516,19 +527,6 @@ class Settings(BaseSettings):
                 "RAG_LLM_BASE_URL and RAG_LLM_API_KEY are for a server: they need "
                 f"RAG_LLM=openai:<model> or ollama:<model>, not {self.llm}"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _reader_weights_with_their_card(self) -> Settings:
-        weights = self.reader_weights
-        if weights is not None:
-            if not weights.is_file():
-                raise ValueError(f"RAG_READER_WEIGHTS: {weights} is not a file")
-            if not weights.with_suffix(".json").is_file():
-                raise ValueError(
-                    f"RAG_READER_WEIGHTS: {weights} has no card {weights.with_suffix('.json')}"
-                    " beside it (evals/train_reader.py writes both)"
-                )
         return self
 
     @model_validator(mode="after")
