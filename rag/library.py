@@ -23,7 +23,7 @@ from rag.index.store import collection_names
 from rag.index.versions import Versions
 from rag.reading.abstain import AbstentionModel
 from rag.reading.answer import Answerer
-from rag.reading.crossencoder import CrossEncoder
+from rag.reading.crossencoder import WEIGHTS, CrossEncoder
 from rag.reading.extractive import ExtractiveAnswerer
 from rag.reading.generate import LLMAnswerer, ModelVerifier, chat_model, supporting_span
 from rag.reading.ranker import SentenceRanker
@@ -75,9 +75,7 @@ class Library:
         MiniLM whatever ``RAG_EMBEDDING_MODEL`` says): the shipped one, or
         ``RAG_READER_WEIGHTS``."""
         reading = self.settings.reading
-        weights = reading.reader_weights
-        if weights is None:  # the shipped reader, shared with every caller of load()
-            return CrossEncoder.load(precision=reading.reader_precision)
+        weights = reading.reader_weights or WEIGHTS
         return CrossEncoder.load(
             weights=weights, card=weights.with_suffix(".json"), precision=reading.reader_precision
         )

@@ -175,6 +175,13 @@ def test_the_setting_reaches_the_reading_model(tmp_path) -> None:
     assert rag.crossencoder.answers(QUESTION, SENTENCES[:1])[0] > 0.5
 
 
+def test_the_shipped_reader_is_one_model_however_it_is_asked_for(tmp_path) -> None:
+    from rag import RAG
+
+    rag = RAG(index_dir=tmp_path / "index")
+    assert rag.crossencoder is CrossEncoder.load() is CrossEncoder.load(weights=ce.WEIGHTS)
+
+
 def test_a_reader_trained_here_answers_in_place_of_the_shipped_one(tmp_path) -> None:
     import dataclasses
     import json

@@ -352,7 +352,6 @@ class CrossEncoder:
         self._batcher = Batcher(self._read)
 
     @staticmethod
-    @lru_cache(maxsize=4)
     def load(
         path: str | None = None,
         weights: Path = WEIGHTS,
@@ -365,8 +364,13 @@ class CrossEncoder:
         :mod:`rag.reading.runtime`): ``int8`` and ``bf16`` are in place on return;
         ``auto`` starts in fp32 and moves to bf16 in the background where the probe (once
         per machine) finds it faster and faithful, so no answer waits for torch to load
-        (:meth:`settled` waits)."""
-        path = path or default_model_path()
+        (:meth:`settled` waits). Calls that name the same reader, with defaults or spelled out,
+        share one model."""
+        return CrossEncoder._loaded(path or default_model_path(), weights, card, precision)
+
+    @staticmethod
+    @lru_cache(maxsize=4)
+    def _loaded(path: str, weights: Path, card: Path, precision: Setting) -> CrossEncoder:
         folder = cache_dir() / "crossencoder" / _export_key(path, weights)
         model = _fp32(path, weights, Card.load(card), folder)
         if precision == "int8":
