@@ -203,13 +203,15 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
     return by_source, questions
 
 
-def operating_points(args, model, by_source: dict, questions: dict, precision) -> ce.Card:
-    """Temperature and thresholds chosen on dev (:mod:`evals.reader.figures`); a student
-    keeps its teacher's, at temperature 1 (it learned the teacher's calibrated
-    probabilities, so the teacher's thresholds mean the same on it)."""
+def operating_points(
+    args, model, by_source: dict, questions: dict, precision
+) -> tuple[ce.Card, str]:
+    """Temperature and thresholds chosen on dev (:mod:`evals.reader.figures`), and where
+    the claim thresholds came from; a student keeps its teacher's, at temperature 1 (it
+    learned the teacher's calibrated probabilities, so its thresholds mean the same on it)."""
     if args.teacher:
         kept = ce.Card.load(args.teacher.with_suffix(".json"))
-        return replace(kept, temperature=1.0, figures={"chosen_on": "the teacher's card"})
+        return replace(kept, temperature=1.0), "the teacher's card"
     dev = [p for sets in by_source.values() for p in sets["dev"]]
     dev_logits = figures.pair_logits(model, dev, precision)
     dev_labels = np.array([p.label for p in dev])
@@ -228,12 +230,15 @@ def operating_points(args, model, by_source: dict, questions: dict, precision) -
     answer_t = figures.answer_threshold(
         figures.question_scores(model, squad2_dev, temperature, precision), squad2_dev
     )
-    return ce.Card(answer_t, support_t, contradict_t, temperature, figures={"chosen_on": chosen_on})
+    return ce.Card(answer_t, support_t, contradict_t, temperature), chosen_on
 
 
-def card(args, model, by_source: dict, questions: dict, run: dict, precision) -> ce.Card:
-    """The operating points, and figures on test and on the outside sets."""
-    points = operating_points(args, model, by_source, questions, precision)
+def card(
+    args, model, by_source: dict, questions: dict, run: dict, precision, teacher=None
+) -> ce.Card:
+    """The operating points, and figures on test and on the outside sets (with a
+    :class:`Teacher`, how closely the model reads as it does)."""
+    points, chosen_on = operating_points(args, model, by_source, questions, precision)
     temperature = points.temperature
     outside = {
         "sick": data.load_sick(args.data),
@@ -242,11 +247,7 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
     if args.sample:
         outside = {name: pairs[: args.sample] for name, pairs in outside.items()}
     tested: dict[str, list[Pair]] = {n: sets["test"] for n, sets in by_source.items()} | outside
-    found: dict[str, object] = {
-        "training": run,
-        "verdict_thresholds_chosen_on": (points.figures or {})["chosen_on"],
-    }
-    teacher = ce.torch_model(weights=args.teacher) if args.teacher else None
+    found: dict[str, object] = {"training": run, "verdict_thresholds_chosen_on": chosen_on}
     for name, test in tested.items():
         if not test:
             continue
@@ -261,8 +262,7 @@ def card(args, model, by_source: dict, questions: dict, run: dict, precision) ->
         entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)
         if teacher is not None:
             wanted = ce.softmax(
-                figures.pair_logits(teacher, test, precision)
-                / ce.Card.load(args.teacher.with_suffix(".json")).temperature
+                figures.pair_logits(teacher.model, test, precision) / teacher.temperature
             )
             entry["teacher_agreement"] = figures.agreement(probs, wanted, points.answer_threshold)
         found[f"{name}_pairs_test"] = entry
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     # The weights land before the held-out scoring (minutes more), so an interrupted run keeps them.
     args.out.mkdir(parents=True, exist_ok=True)
     ce.save_trained(model, args.out / ce.WEIGHTS.name, args.frozen_layers)
-    made = card(args, model, by_source, questions, run, precision)
+    made = card(args, model, by_source, questions, run, precision, teacher)
     (args.out / ce.CARD.name).write_text(json.dumps(asdict(made), indent=2) + "\n")
     print(f"\n# Held-out figures (test splits)\n{json.dumps(made.figures, indent=2)}")
     size = (args.out / ce.WEIGHTS.name).stat().st_size / 2**20
