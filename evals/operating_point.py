@@ -2,6 +2,11 @@
 write it into rag/reading/crossencoder.json (``answer_threshold``).
 
     .venv/bin/python evals/operating_point.py          # ~30 s
+    .venv/bin/python evals/operating_point.py --reader-weights runs/x/crossencoder.npz
+
+With ``--reader-weights``, for another reader (an ``evals/train_reader.py`` output): its
+own card, beside its weights, gets the threshold. A distilled reader keeps its teacher's
+threshold, which is worth re-choosing here: a smaller model errs differently.
 
 The rule is the training script's, on questions like the ones users ask here rather than
 SQuAD 2.0's: the highest threshold that refuses at most 5% of the dev half's answerable
@@ -12,6 +17,7 @@ in the card's figures (``answer_threshold_from_training``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict, replace
@@ -36,9 +42,16 @@ def choose(scores: list[float | None], answerable: list[bool]) -> float:
     return max(allowed) if allowed else GRID[0]
 
 
-def main(card_path: Path = CARD) -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reader-weights", type=Path, help="another reader's .npz")
+    parser.add_argument("--out", type=Path, help="the report's folder (default: evals/reports)")
+    args = parser.parse_args(argv)
+    weights = args.reader_weights
+    card_path = CARD if weights is None else weights.with_suffix(".json")
     card = Card.load(card_path)
-    run, _ = evaluate("default", settings=Settings(abstention="crossencoder"), progress=False)
+    settings = Settings(abstention="crossencoder", reader_weights=weights)
+    run, _ = evaluate("default", settings=settings, out_dir=args.out, progress=False)
     results = {s: [r for r in run.results if r.split == s] for s in ("dev", "test")}
     chosen = choose([r.score for r in results["dev"]], [r.answerable for r in results["dev"]])
     figures = dict(card.figures or {})

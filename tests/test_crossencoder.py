@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 from rag.index.embed import default_model_path, load_tokenizer
 from rag.reading import crossencoder as ce
 from rag.reading.crossencoder import CONTRADICTS, NEUTRAL, SUPPORTS, Card, CrossEncoder
+from tests.conftest import REPO, load_script
 
 TOKENIZER = load_tokenizer(default_model_path())
 CLS, SEP = TOKENIZER.token_to_id("[CLS]"), TOKENIZER.token_to_id("[SEP]")
@@ -71,6 +75,24 @@ def test_the_card_has_operating_points_and_held_out_figures() -> None:
     assert card.temperature > 0
     assert card.trained_on.startswith("evals/train_reader.py")
     assert card.figures["vitaminc_pairs_test"]["accuracy"] > 0.65  # chance: 1/3
+
+
+@pytest.mark.slow
+def test_another_readers_threshold_is_chosen_into_its_own_card(tmp_path: Path) -> None:
+    """``evals/operating_point.py --reader-weights``: the card beside those weights gets the
+    threshold chosen on the gold set's dev half; the shipped card is left as it was."""
+    weights = tmp_path / "crossencoder.npz"
+    shutil.copy(ce.WEIGHTS, weights)
+    wrong = replace(Card.load(), answer_threshold=0.99)  # would refuse nearly everything
+    weights.with_suffix(".json").write_text(json.dumps(asdict(wrong)))
+    shipped = ce.CARD.read_bytes()
+    script = load_script(REPO / "evals" / "operating_point.py")
+    assert script.main(["--reader-weights", str(weights), "--out", str(tmp_path / "report")]) == 0
+    chosen = Card.load(weights.with_suffix(".json"))
+    assert chosen.answer_threshold < 0.5
+    assert chosen.figures["answer_threshold_from_training"] == 0.99
+    assert chosen.figures["gold_dev_at_answer_threshold"]["wrong_abstention_rate"] <= 0.05
+    assert ce.CARD.read_bytes() == shipped
 
 
 def test_saved_weights_reload_to_nearly_the_same_model(tmp_path: Path) -> None:
