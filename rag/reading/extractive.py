@@ -112,16 +112,6 @@ MORE_SENTENCES = 0.5
 answering is at least this share of the best one's (and reaches the answer threshold)."""
 
 
-def likely_enough(chosen: list[int], answering: dict[int, float]) -> list[int]:
-    """``chosen`` less the sentences the reading model finds under :data:`MORE_SENTENCES`
-    of the likeliest one's probability of answering (a sentence it did not read stays).
-    The ranker and similarity pick on the question's words, so an answer quoted loosely
-    related sentences beside the one that answers: on SQuAD 2.0 dev articles 2.71 quotes
-    an answer, 0.43 of them holding the answer."""
-    best = max((answering[i] for i in chosen if i in answering), default=0.0)
-    return [i for i in chosen if answering.get(i, best) >= best * MORE_SENTENCES]
-
-
 class SentenceVectors:
     """Each sentence's vector: the one stored at ingest, else encoded now (once per
     distinct sentence, kept in an LRU cache of ``cache_size``)."""
@@ -331,8 +321,6 @@ class ExtractiveAnswerer:
                 chosen = self._pick_read(answering, scores, by_ranker, self.max_sentences)
             else:  # a part of a compound question: the best sentence for it, read cheaply
                 chosen = self._pick(asked, sentences, scores, self.max_sentences if n == 0 else 1)
-                if n == 0:
-                    chosen = likely_enough(chosen, answering)
             for i in chosen:
                 picked[i] = max(picked.get(i, -1.0), float(scores[i]))
             if n == 0 and picked:
