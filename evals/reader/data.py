@@ -219,6 +219,28 @@ def load_squad2(seed: int, rng: random.Random, folder: Path | None = None) -> tu
 # --- SQuAD v1.1 train ---
 
 
+def fewest_shared(items: list[tuple[int, int, dict]], raw: list[dict], n: int) -> list:
+    """The ``n`` of ``items`` (article, paragraph, question) whose question shares the
+    fewest content words with its answer sentence, ties in their given order. Such a
+    question asks in other words ("When did Beyonce start becoming popular?" against "...
+    rose to fame in the late 1990s"), as users do: a reader that learns SQuAD 2.0's
+    refusals, where a question shares nearly every word with a sentence that does not
+    answer it, also learns to refuse these unless it sees them answered."""
+    if n <= 0:
+        return []
+    spans: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+
+    def shared(item: tuple[int, int, dict]) -> int:
+        a, p, qa = item
+        if (a, p) not in spans:
+            spans[a, p] = sentences_of(raw[a]["paragraphs"][p]["context"])
+        at = qa["answers"][0]["answer_start"]
+        found = [text for s, e, text in spans[a, p] if s <= at < e]
+        return overlap(qa["question"], found[0]) if found else 1_000
+
+    return sorted(items, key=shared)[:n]
+
+
 def load_squad(
     seed: int,
     rng: random.Random,
@@ -226,9 +248,12 @@ def load_squad(
     remove_answers: bool = False,
     adversarial_share: float = 0.0,
     claims_share: float = 0.0,
+    paraphrased: int = 0,
 ) -> tuple[Splits, Splits]:
     """SQuAD v1.1 train, split by article: at most ``limit`` training questions drawn at
-    random (an eighth of that for dev and test). The answer sentence supports,
+    random (an eighth of that for dev and test), and ``paraphrased`` more training ones:
+    of the rest, those sharing the fewest words with their answer sentence
+    (:func:`fewest_shared`). The answer sentence supports,
     :data:`NEGATIVES` others of its paragraph and the closest sentence of another
     paragraph of the same article are neutral. For ``adversarial_share`` of the questions
     a changed question that its answer sentence no longer answers is one more neutral
@@ -245,9 +270,9 @@ def load_squad(
     pairs, questions = splits(), splits()
     for split, items in drawn.items():
         rng.shuffle(items)
-        items = sorted(
-            items[: limit if split == "train" else max(limit // 8, 1)], key=lambda x: x[:2]
-        )
+        keep = limit if split == "train" else max(limit // 8, 1)
+        more = fewest_shared(items[keep:], raw, paraphrased) if split == "train" else []
+        items = sorted(items[:keep] + more, key=lambda x: x[:2])
         articles: dict[int, Article] = {}
         for a, n, qa in items:
             article = articles.get(a) or articles.setdefault(a, Article(raw[a]["paragraphs"]))
