@@ -219,7 +219,9 @@ def load_squad2(seed: int, rng: random.Random, folder: Path | None = None) -> tu
 # --- SQuAD v1.1 train ---
 
 
-def fewest_shared(items: list[tuple[int, int, dict]], raw: list[dict], n: int) -> list:
+def fewest_shared(
+    items: list[tuple[int, int, dict]], raw: list[dict], n: int
+) -> list[tuple[int, int, dict]]:
     """The ``n`` of ``items`` (article, paragraph, question) whose question shares the
     fewest content words with its answer sentence, ties in their given order. Such a
     question asks in other words ("When did Beyonce start becoming popular?" against "...
