@@ -284,7 +284,9 @@ class Trainer:
             precision=self.run.precision,
         ).save(self.checkpoints)
 
-    def train_step(self, batch: list[Pair], loss_fn) -> None:
+    def batch_loss(self, batch: list[Pair], loss_fn):
+        """The loss of one step's batch (counting what was read): what a trainer of
+        another kind of reader changes."""
         import torch
 
         run = self.run
@@ -301,6 +303,12 @@ class Trainer:
             chunk = [self.asked[(n + i) % len(self.asked)] for i in range(run.per_step)]
             loss = loss + listwise_loss(self.model, chunk, self.none, self.rng, run.precision)
             self.read += sum(min(GROUP, len(q.sentences)) for q in chunk)
+        return loss
+
+    def train_step(self, batch: list[Pair], loss_fn) -> None:
+        import torch
+
+        loss = self.batch_loss(batch, loss_fn)
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in self.trained], 1.0)
@@ -409,19 +417,21 @@ def train(
     stop: Stop | None = None,
     resume: bool = False,
     teacher: Teacher | None = None,
+    kind: type[Trainer] = Trainer,
 ) -> dict:
     """``run.epochs`` passes over ``run.pairs`` in batches; with ``run.per_step``, each step
     also reads that many of ``run.questions`` whole (:func:`listwise_loss`). Checkpoints
     go to ``checkpoints`` every ``every_minutes`` and at the end; ``resume`` goes on from
     the one there. Raises :class:`Stopped` (after a checkpoint) when ``stop`` says so
     before the end. With a ``teacher`` (``run.teacher`` naming it), the model learns its
-    probabilities instead of the labels. Returns the run's figures for the card."""
+    probabilities instead of the labels. ``kind`` is the trainer (another reader's loss:
+    :class:`evals.reader.passage.PassageTrainer`). Returns the run's figures for the card."""
     if (teacher is None) != (not run.teacher):
         raise ValueError("a teacher is given exactly when the run names one (run.teacher)")
     if teacher is not None and run.per_step:
         raise ValueError("distillation reads pairs only: no questions read whole (listwise)")
     stop = stop or Stop()
-    trainer = Trainer(model, run, rng, checkpoints, teacher)
+    trainer = kind(model, run, rng, checkpoints, teacher)
     if resume:
         trainer.resume()
     with stop.listening():

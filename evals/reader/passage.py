@@ -1,0 +1,287 @@
+"""Reading the passage, not the sentence: issue 38's first proposal, measured beside the
+sentence reader on the same split before either is chosen.
+
+One pair is a question and its whole paragraph (``[CLS] question [SEP] paragraph [SEP]``,
+:data:`MAX_LENGTH` word pieces at most) read by the packaged MiniLM body, with two heads:
+start and end logits over the paragraph's word pieces (the answer span; the sentence to
+cite is the one that holds it), and one "no answer here" logit of the pair as a whole. A
+sentence reader sees one sentence and the one before it, so it cannot tell "this
+paragraph says nothing of that" from "this sentence does not"; the no-answer head reads
+everything the paragraph says.
+
+Training pairs (:func:`load_passages`): SQuAD 2.0's training articles (answerable with
+their span; unanswerable with none), SQuAD v1.1 train questions against their own
+paragraph, and as unanswerable: a SQuAD v1.1 question changed so that its paragraph no
+longer answers it (:func:`evals.reader.synthetic.adversarial`) and a question against the
+other paragraph of its article sharing most words with it (on-topic, as retrieval hands
+the reader). The loop is :class:`evals.reader.loop.Trainer`'s, so a run checkpoints and
+resumes the same way.
+
+Figures (:func:`scores`) come in the sentence reader's shape (a score per sentence of the
+question's paragraph: the answer probability on the span's sentence), so
+:func:`evals.reader.figures.abstention_figures` measures both readers alike.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from evals.reader import data, synthetic
+from evals.reader.data import Question, Splits
+from evals.reader.loop import Trainer
+from rag.evaluation.datasets import fetch_package_file
+from rag.evaluation.metrics import normalize
+from rag.index.embed import default_model_path, load_tokenizer
+from rag.index.precision import Precision, autocast
+from rag.reading import crossencoder as ce
+
+if TYPE_CHECKING:
+    import torch
+
+MAX_LENGTH = 320
+"""Word pieces of one pair in all (a SQuAD paragraph is about 150 words)."""
+MAX_QUESTION = 48
+MAX_SPAN = 30
+"""Word pieces an answer span may cover."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A question and a whole paragraph; ``start``/``end`` the answer's characters in it
+    (-1: it holds no answer). ``context`` and ``label`` keep the training loop's names."""
+
+    first: str
+    second: str
+    start: int
+    end: int
+    source: str
+    context: str = ""
+
+    @property
+    def label(self) -> int:
+        return ce.SUPPORTS if self.start >= 0 else ce.NEUTRAL
+
+
+@dataclass
+class Encoded:
+    ids: list[int]
+    types: list[int]
+    offsets: list[tuple[int, int] | None]
+    """The paragraph characters of each word piece (None: question or special)."""
+    start: int  # token targets; 0 where there is no answer (or it was cut off)
+    end: int
+
+
+def encode(passages: list[Passage], path: str | None = None) -> list[Encoded]:
+    tokenizer = load_tokenizer(path or default_model_path())
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    qs = tokenizer.encode_batch([p.first for p in passages], add_special_tokens=False)
+    ps = tokenizer.encode_batch([p.second for p in passages], add_special_tokens=False)
+    out = []
+    for p, eq, ep in zip(passages, qs, ps, strict=True):
+        q = eq.ids[:MAX_QUESTION]
+        room = MAX_LENGTH - len(q) - 3
+        body, offsets = ep.ids[:room], ep.offsets[:room]
+        first = len(q) + 2
+        start = end = 0
+        if p.start >= 0:
+            inside = [i for i, (s, e) in enumerate(offsets) if s < p.end and e > p.start]
+            if inside:
+                start, end = first + inside[0], first + inside[-1]
+        out.append(
+            Encoded(
+                [cls, *q, sep, *body, sep],
+                [0] * first + [1] * (len(body) + 1),
+                [None] * first + list(offsets) + [None],
+                start,
+                end,
+            )
+        )
+    return out
+
+
+def tensors(encoded: list[Encoded]) -> dict[str, torch.Tensor]:
+    import torch
+
+    width = max(len(e.ids) for e in encoded)
+    ids = torch.zeros((len(encoded), width), dtype=torch.long)
+    mask, types, span = torch.zeros_like(ids), torch.zeros_like(ids), torch.zeros_like(ids)
+    for i, e in enumerate(encoded):
+        n = len(e.ids)
+        ids[i, :n], mask[i, :n], types[i, :n] = (torch.tensor(v) for v in (e.ids, [1] * n, e.types))
+        span[i, :n] = torch.tensor([o is not None for o in e.offsets])
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "span": span}
+
+
+def torch_model(init: Path | None = ce.WEIGHTS) -> torch.nn.Module:
+    """The packaged MiniLM (with the trained layers of the sentence reader ``init``, if
+    given) and the passage heads: ``head`` (start, end) and ``head_none``."""
+    import torch
+
+    bert = ce.torch_model(weights=init).bert
+
+    class PassageNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+            self.head = torch.nn.Linear(bert.config.hidden_size, 2)
+            self.head_none = torch.nn.Linear(bert.config.hidden_size, 1)
+
+        def forward(self, input_ids, attention_mask, token_type_ids, span):
+            tokens = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )[0]
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            none = self.head_none((tokens * mask).sum(1) / mask.sum(1)).squeeze(-1)
+            ends = self.head(tokens).float().masked_fill(~span.bool().unsqueeze(-1), -1e4)
+            return ends[..., 0], ends[..., 1], none.float()
+
+    return PassageNet()
+
+
+def loss(model, batch: list[Passage], precision: Precision):
+    """Span cross-entropy where there is an answer, plus the no-answer head's log loss."""
+    import torch
+    import torch.nn.functional as F
+
+    encoded = encode(batch)
+    inputs = tensors(encoded)
+    with autocast(precision):
+        starts, ends, none = model(**inputs)
+    unanswerable = torch.tensor([float(e.start == 0) for e in encoded])
+    found = loss_none = F.binary_cross_entropy_with_logits(none, unanswerable)
+    has = unanswerable == 0
+    if has.any():
+        s = torch.tensor([e.start for e in encoded])[has]
+        e = torch.tensor([e.end for e in encoded])[has]
+        found = loss_none + (F.cross_entropy(starts[has], s) + F.cross_entropy(ends[has], e)) / 2
+    return found
+
+
+class PassageTrainer(Trainer):
+    """The resumable loop of :mod:`evals.reader.loop` with the passage reader's loss."""
+
+    def batch_loss(self, batch: list[Passage], loss_fn):
+        self.read += len(batch)
+        return loss(self.model, batch, self.run.precision)
+
+
+def load_passages(
+    seed: int, rng: random.Random, squad: int, adversarial: float, elsewhere: float
+) -> Splits:
+    """Training and held-out passages: SQuAD 2.0's articles by their split, and ``squad``
+    SQuAD v1.1 training questions (split by article as the sentence reader's are), with
+    an ``adversarial`` share of them changed to be unanswerable and an ``elsewhere`` share
+    read against the closest other paragraph of their article."""
+    out = data.splits()
+    articles = data.squad2_articles()
+    split = data.squad2_split([a["title"] for a in articles], seed)
+    for article in articles:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                a = (qa["answers"] or [{"answer_start": -1, "text": ""}])[0]
+                start = a["answer_start"] if not qa["is_impossible"] else -1
+                out[split[article["title"]]].append(
+                    Passage(
+                        qa["question"],
+                        paragraph["context"],
+                        start,
+                        start + len(a["text"]),
+                        "squad2",
+                    )
+                )
+    raw = json.loads(fetch_package_file(*data.SQUAD_TRAIN).read_text(encoding="utf-8"))["data"]
+    drawn = [
+        (article, n, qa)
+        for article in raw
+        if data.split_of(article["title"], seed) == "train"
+        for n, paragraph in enumerate(article["paragraphs"])
+        for qa in paragraph["qas"]
+    ]
+    rng.shuffle(drawn)
+    for article, n, qa in drawn[:squad]:
+        paragraphs = article["paragraphs"]
+        context = paragraphs[n]["context"]
+        a = qa["answers"][0]
+        start = a["answer_start"]
+        out["train"].append(
+            Passage(qa["question"], context, start, start + len(a["text"]), "squad")
+        )
+        if rng.random() < adversarial:
+            spans = data.sentences_of(context)
+            held = [(s, e, t) for s, e, t in spans if s <= start < e]
+            if held:
+                names = synthetic.names(" ".join(p["context"] for p in paragraphs))
+                made = synthetic.adversarial(qa["question"], held[0][2], "", names, rng)
+                if made:
+                    out["train"].append(Passage(made.first, context, -1, -1, "adversarial"))
+        if rng.random() < elsewhere:
+            other = closest_paragraph(qa["question"], a["text"], paragraphs, n)
+            if other:
+                out["train"].append(Passage(qa["question"], other, -1, -1, "elsewhere"))
+    return out
+
+
+def closest_paragraph(question: str, answer: str, paragraphs: list[dict], n: int) -> str | None:
+    """The other paragraph sharing most words with ``question`` that does not hold ``answer``."""
+    best, score = None, 0
+    for i, p in enumerate(paragraphs):
+        shared = data.overlap(question, p["context"])
+        if i != n and shared > score and normalize(answer) not in normalize(p["context"]):
+            best, score = p["context"], shared
+    return best
+
+
+def best_spans(starts: np.ndarray, ends: np.ndarray, span: np.ndarray) -> list[tuple[int, int]]:
+    """The highest start+end span of each row within :data:`MAX_SPAN` pieces."""
+    out = []
+    for s, e, m in zip(starts, ends, span, strict=True):
+        allowed = np.where(m)[0]
+        best, at = -np.inf, (0, 0)
+        for i in allowed:
+            j = min(i + MAX_SPAN, len(e))
+            k = i + int(np.argmax(e[i:j]))
+            if s[i] + e[k] > best:
+                best, at = s[i] + e[k], (int(i), k)
+        out.append(at)
+    return out
+
+
+def scores(model, questions: list[Question], precision: Precision = "fp32") -> list[np.ndarray]:
+    """For each question (its paragraph being its sentences joined), the probability that
+    the paragraph answers it, on the sentence holding the best span (0 elsewhere)."""
+    import torch
+
+    passages, bounds = [], []
+    for q in questions:
+        at, spans = 0, []
+        for s in q.sentences:
+            spans.append((at, at + len(s)))
+            at += len(s) + 1
+        bounds.append(spans)
+        passages.append(Passage(q.question, " ".join(q.sentences), -1, -1, q.source))
+    encoded = encode(passages)
+    out: list[np.ndarray] = [np.zeros(0)] * len(questions)
+    model.eval()
+    for n in range(0, len(encoded), 32):
+        chunk = encoded[n : n + 32]
+        inputs = tensors(chunk)
+        with torch.inference_mode(), autocast(precision):
+            starts, ends, none = model(**inputs)
+        answer = 1 - torch.sigmoid(none).numpy()
+        picked = best_spans(starts.numpy(), ends.numpy(), inputs["span"].numpy())
+        for i, (e, (s, _)) in enumerate(zip(chunk, picked, strict=True)):
+            row = np.zeros(len(questions[n + i].sentences), dtype=np.float32)
+            char = e.offsets[s][0] if e.offsets[s] else 0
+            hit = next(
+                (k for k, (a, b) in enumerate(bounds[n + i]) if a <= char <= b), len(row) - 1
+            )
+            row[hit] = answer[i]
+            out[n + i] = row
+    return out
