@@ -92,23 +92,53 @@ def figures(rows: list[dict]) -> dict:
     }
 
 
+def asked(chosen: list[dict], limit: int | None = None) -> list[tuple[dict, str]]:
+    """The split's questions (with their article's title), the first ``limit`` of them."""
+    return [(qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]][:limit]
+
+
+def row_of(judgement: dict, qa: dict, title: str) -> dict:
+    about = {"answerable": not qa["is_impossible"], "article": title, "question": qa["question"]}
+    return judgement | about
+
+
 def ask(
     rag: RAG, chosen: list[dict], limit: int | None = None, progress: bool = True
 ) -> list[dict]:
     rows = []
-    questions = [(qa, a["title"]) for a in chosen for p in a["paragraphs"] for qa in p["qas"]]
-    questions = questions[:limit]
+    questions = asked(chosen, limit)
     started = time.perf_counter()
     for n, (qa, title) in enumerate(questions, start=1):
         answer = rag.answer(qa["question"])
-        row = judged(answer, [x["text"] for x in qa["answers"]])
-        rows.append(
-            row
-            | {"answerable": not qa["is_impossible"], "article": title, "question": qa["question"]}
-        )
+        rows.append(row_of(judged(answer, [x["text"] for x in qa["answers"]]), qa, title))
         if progress and n % 100 == 0:
             rate = n / (time.perf_counter() - started)
             print(f"{n}/{len(questions)} questions ({rate:.1f}/s)", file=sys.stderr, flush=True)
+    return rows
+
+
+def read_passages(
+    rag: RAG, chosen: list[dict], weights: Path, n: int, threshold: float, limit: int | None = None
+) -> list[dict]:
+    """Rows as :func:`ask` makes them, answered by a passage reader over the ``n`` best
+    retrieved passages of each question."""
+    from evals.reader import passage
+    from rag.index.embed import SentenceEmbeddings
+    from rag.index.precision import resolve
+
+    model = passage.load(weights)
+    precision = resolve("auto", SentenceEmbeddings().probe)
+    rows = []
+    for qa, title in asked(chosen, limit):
+        texts = [x.text for x in rag.retrieve(qa["question"])[:n]]
+        read = passage.read(model, [(qa["question"], t) for t in texts], precision)
+        best = max(range(len(read)), key=lambda i: read[i][0])
+        score, start, _ = read[best]
+        quote = passage.answer_sentence(texts[best], start)
+        hits = [holds(quote, [x["text"] for x in qa["answers"]])]
+        rows.append(
+            row_of({"abstained": score < threshold, "score": score, "hits": hits}, qa, title)
+        )
     return rows
 
 
@@ -126,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--index-dir", type=Path, help="default: evals/data/index/squad2-SPLIT")
     parser.add_argument("--reader-weights", type=Path, help="another reader (RAG_READER_WEIGHTS)")
+    parser.add_argument("--passage-weights", type=Path, help="answer with a passage reader")
+    parser.add_argument("--passages", type=int, default=3, help="passages it reads")
     args = parser.parse_args(argv)
 
+    if args.write_card and (args.passage_weights or args.reader_weights):
+        parser.error("--write-card records the shipped reader's figures: not another reader's")
     chosen = articles(args.split, args.seed, args.data)
     index_dir = args.index_dir or DATA_DIR / "index" / f"squad2-{args.split}"
     settings = Settings(
@@ -137,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     rag = RAG(settings)
     rag.ingest(documents(chosen), prune=True, progress=False)
-    rows = ask(rag, chosen, args.limit)
+    if args.passage_weights:
+        threshold = 0.5 if args.min_confidence is None else args.min_confidence
+        rows = read_passages(
+            rag, chosen, args.passage_weights, args.passages, threshold, args.limit
+        )
+    else:
+        rows = ask(rag, chosen, args.limit)
     result = {"split": args.split, "articles": [a["title"] for a in chosen]} | figures(rows)
     print(json.dumps(result, indent=2))
     if args.write_card:

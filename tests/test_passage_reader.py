@@ -75,7 +75,9 @@ def test_scores_put_the_answer_probability_on_the_span_sentence() -> None:
 
 
 @pytest.mark.slow
-def test_the_script_trains_saves_and_measures_both_readers(tmp_path: Path) -> None:
+def test_the_script_trains_saves_and_measures_both_readers_and_the_product_path(
+    tmp_path: Path,
+) -> None:
     out = run_script(
         *(str(SCRIPT), "--sample", "32", "--squad", "100", "--out", str(tmp_path)),
         *("--checkpoints", str(tmp_path / "checkpoints")),
@@ -85,4 +87,14 @@ def test_the_script_trains_saves_and_measures_both_readers(tmp_path: Path) -> No
     readers = [f["reader"] for f in found["squad2_test"]]
     assert readers[0] == "passage" and readers[1].endswith("crossencoder.npz")
     assert all(0 <= f["auc"] <= 1 and f["questions"] == 8 for f in found["squad2_test"])
-    assert (tmp_path / "passage.npz").exists()
+    out = run_script(
+        *(str(REPO / "evals" / "squad2_eval.py"), "--split", "dev", "--limit", "6"),
+        *(
+            "--index-dir",
+            str(tmp_path / "index"),
+            "--passage-weights",
+            str(tmp_path / "passage.npz"),
+        ),
+    )
+    found = json.loads(out[: out.rindex("}") + 1])
+    assert found["questions"] == 6 and 0.0 <= found["answered_citing_gold"] <= 1.0

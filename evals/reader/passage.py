@@ -145,6 +145,19 @@ def torch_model(init: Path | None = ce.WEIGHTS) -> torch.nn.Module:
     return PassageNet()
 
 
+def load(weights: Path) -> torch.nn.Module:
+    """A trained passage reader (what ``evals/train_passage_reader.py`` writes)."""
+    model = torch_model(init=None)
+    ce.load_trained(model, weights)
+    return model.eval()
+
+
+def answer_sentence(text: str, start: int) -> str:
+    """The sentence of ``text`` holding character ``start`` (what the answer quotes)."""
+    spans = data.sentences_of(text)
+    return next((t for s, e, t in spans if s <= start < e), spans[-1][2] if spans else text)
+
+
 def loss(model, batch: list[Passage], precision: Precision):
     """Span cross-entropy where there is an answer, plus the no-answer head's log loss."""
     import torch
@@ -253,21 +266,15 @@ def best_spans(starts: np.ndarray, ends: np.ndarray, span: np.ndarray) -> list[t
     return out
 
 
-def scores(model, questions: list[Question], precision: Precision = "fp32") -> list[np.ndarray]:
-    """For each question (its paragraph being its sentences joined), the probability that
-    the paragraph answers it, on the sentence holding the best span (0 elsewhere)."""
+def read(
+    model, pairs: list[tuple[str, str]], precision: Precision = "fp32"
+) -> list[tuple[float, int, int]]:
+    """For each (question, paragraph): the probability that the paragraph answers it and
+    the characters of its best answer span."""
     import torch
 
-    passages, bounds = [], []
-    for q in questions:
-        at, spans = 0, []
-        for s in q.sentences:
-            spans.append((at, at + len(s)))
-            at += len(s) + 1
-        bounds.append(spans)
-        passages.append(Passage(q.question, " ".join(q.sentences), -1, -1, q.source))
-    encoded = encode(passages)
-    out: list[np.ndarray] = [np.zeros(0)] * len(questions)
+    encoded = encode([Passage(q, text, -1, -1, "") for q, text in pairs])
+    out = []
     model.eval()
     for n in range(0, len(encoded), 32):
         chunk = encoded[n : n + 32]
@@ -276,12 +283,23 @@ def scores(model, questions: list[Question], precision: Precision = "fp32") -> l
             starts, ends, none = model(**inputs)
         answer = 1 - torch.sigmoid(none).numpy()
         picked = best_spans(starts.numpy(), ends.numpy(), inputs["span"].numpy())
-        for i, (e, (s, _)) in enumerate(zip(chunk, picked, strict=True)):
-            row = np.zeros(len(questions[n + i].sentences), dtype=np.float32)
-            char = e.offsets[s][0] if e.offsets[s] else 0
-            hit = next(
-                (k for k, (a, b) in enumerate(bounds[n + i]) if a <= char <= b), len(row) - 1
-            )
-            row[hit] = answer[i]
-            out[n + i] = row
+        for p, e, (s, t) in zip(answer, chunk, picked, strict=True):
+            first, last = e.offsets[s] or (0, 0), e.offsets[t] or (0, 0)
+            out.append((float(p), first[0], last[1]))
+    return out
+
+
+def scores(model, questions: list[Question], precision: Precision = "fp32") -> list[np.ndarray]:
+    """For each question (its paragraph being its sentences joined), the probability that
+    the paragraph answers it, on the sentence holding the best span (0 elsewhere)."""
+    out = []
+    pairs = [(q.question, " ".join(q.sentences)) for q in questions]
+    for q, (p, start, _) in zip(questions, read(model, pairs, precision), strict=True):
+        row, at = np.zeros(len(q.sentences), dtype=np.float32), 0
+        for k, sentence in enumerate(q.sentences):
+            if start <= at + len(sentence) or k == len(row) - 1:
+                row[k] = p
+                break
+            at += len(sentence) + 1
+        out.append(row)
     return out
