@@ -63,9 +63,10 @@ def holds(quote: str, answers: list[str]) -> bool:
 
 
 def judged(answer: Answer, answers: list[str]) -> dict:
-    """One answer's row: abstained, score, and which cited sentences hold a gold answer."""
+    """One answer's row: abstained, score, the cited sentences and which hold a gold answer."""
     hits = [holds(c.quote, answers) for c in answer.citations]
-    return {"abstained": answer.abstained, "score": answer.score, "hits": hits}
+    quotes = [c.quote for c in answer.citations]
+    return {"abstained": answer.abstained, "score": answer.score, "hits": hits, "quotes": quotes}
 
 
 def figures(rows: list[dict]) -> dict:
@@ -137,7 +138,11 @@ def read_passages(
         quote = passage.answer_sentence(texts[best], start)
         hits = [holds(quote, [x["text"] for x in qa["answers"]])]
         rows.append(
-            row_of({"abstained": score < threshold, "score": score, "hits": hits}, qa, title)
+            row_of(
+                {"abstained": score < threshold, "score": score, "hits": hits, "quotes": [quote]},
+                qa,
+                title,
+            )
         )
     return rows
 

@@ -49,10 +49,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add = parser.add_argument
     add("--seed", type=int, default=0)
     add("--squad", type=int, default=12_000, help="SQuAD v1.1 train questions")
+    add("--squad-from", type=int, default=0, help="skip the first N of them (read before)")
     add("--squad2-epochs", type=int, default=2, help="reads of the SQuAD 2.0 train articles")
     add("--adversarial", type=float, default=0.3, help="share of SQuAD questions also changed")
     add("--elsewhere", type=float, default=0.2, help="share also read against another paragraph")
-    add("--init", type=Path, default=ce.WEIGHTS, help="sentence reader weights to start from")
+    add(
+        "--init",
+        type=Path,
+        default=ce.WEIGHTS,
+        help="weights to start from: a sentence reader's, or a passage reader's to go on",
+    )
     add("--lr", type=float, default=5e-5)
     add("--precision", choices=["auto", "fp32", "bf16"], default="auto")
     add("--sample", type=int, default=0, help="a smoke run: N passages, N/4 questions scored")
@@ -81,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     rng = random.Random(args.seed)
-    sets = passage.load_passages(args.seed, rng, args.squad, args.adversarial, args.elsewhere)
+    sets = passage.load_passages(
+        args.seed, rng, args.squad, args.adversarial, args.elsewhere, args.squad_from
+    )
     train_set = sets["train"] + [p for p in sets["train"] if p.source == "squad2"] * (
         args.squad2_epochs - 1
     )

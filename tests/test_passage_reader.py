@@ -98,3 +98,17 @@ def test_the_script_trains_saves_and_measures_both_readers_and_the_product_path(
     )
     found = json.loads(out[: out.rindex("}") + 1])
     assert found["questions"] == 6 and 0.0 <= found["answered_citing_gold"] <= 1.0
+
+
+def test_a_run_can_go_on_from_a_passage_readers_own_weights(tmp_path: Path) -> None:
+    import torch
+
+    from rag.reading import crossencoder as ce
+
+    trained = passage.torch_model(init=None)
+    with torch.no_grad():
+        trained.head_none.bias.fill_(0.75)
+    ce.save_trained(trained, tmp_path / "passage.npz", 0)
+    again = passage.torch_model(init=tmp_path / "passage.npz")
+    assert again.head_none.bias.item() == pytest.approx(0.75, abs=1e-3)
+    assert torch.allclose(again.head.weight, trained.head.weight, atol=0.02)

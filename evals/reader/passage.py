@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,11 +121,14 @@ def tensors(encoded: list[Encoded]) -> dict[str, torch.Tensor]:
 
 
 def torch_model(init: Path | None = ce.WEIGHTS) -> torch.nn.Module:
-    """The packaged MiniLM (with the trained layers of the sentence reader ``init``, if
-    given) and the passage heads: ``head`` (start, end) and ``head_none``."""
+    """The packaged MiniLM and the passage heads, ``head`` (start, end) and
+    ``head_none``: with the trained layers of ``init`` if given, a sentence reader's (new
+    heads) or a passage reader's (to go on training it)."""
     import torch
 
-    bert = ce.torch_model(weights=init).bert
+    with np.load(init) if init else nullcontext() as weights:
+        again = weights is not None and "head_none.weight" in weights.files
+    bert = ce.torch_model(weights=None if again else init).bert
 
     class PassageNet(torch.nn.Module):
         def __init__(self) -> None:
@@ -142,7 +146,10 @@ def torch_model(init: Path | None = ce.WEIGHTS) -> torch.nn.Module:
             ends = self.head(tokens).float().masked_fill(~span.bool().unsqueeze(-1), -1e4)
             return ends[..., 0], ends[..., 1], none.float()
 
-    return PassageNet()
+    model = PassageNet()
+    if again:
+        ce.load_trained(model, init)
+    return model
 
 
 def load(weights: Path) -> torch.nn.Module:
@@ -186,10 +193,17 @@ class PassageTrainer(Trainer):
 
 
 def load_passages(
-    seed: int, rng: random.Random, squad: int, adversarial: float, elsewhere: float
+    seed: int,
+    rng: random.Random,
+    squad: int,
+    adversarial: float,
+    elsewhere: float,
+    squad_from: int = 0,
 ) -> Splits:
     """Training and held-out passages: SQuAD 2.0's articles by their split, and ``squad``
-    SQuAD v1.1 training questions (split by article as the sentence reader's are), with
+    SQuAD v1.1 training questions (split by article as the sentence reader's are; from
+    the ``squad_from``-th of their seeded order, so a run going on from another reads
+    questions it has not), with
     an ``adversarial`` share of them changed to be unanswerable and an ``elsewhere`` share
     read against the closest other paragraph of their article."""
     out = data.splits()
@@ -218,7 +232,7 @@ def load_passages(
         for qa in paragraph["qas"]
     ]
     rng.shuffle(drawn)
-    for article, n, qa in drawn[:squad]:
+    for article, n, qa in drawn[squad_from : squad_from + squad]:
         paragraphs = article["paragraphs"]
         context = paragraphs[n]["context"]
         a = qa["answers"][0]
