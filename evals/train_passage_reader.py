@@ -63,7 +63,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--precision", choices=["auto", "fp32", "bf16"], default="auto")
     add("--sample", type=int, default=0, help="a smoke run: N passages, N/4 questions scored")
     add("--out", type=Path, required=True, help="folder for passage.npz and figures.json")
-    add("--compare", type=Path, nargs="*", default=[ce.WEIGHTS], help="sentence readers")
+    add("--compare", type=Path, nargs="*", default=[ce.WEIGHTS], help="other readers")
     add("--checkpoints", type=Path, help="checkpoint folder (default ~/.cache/rag/training/RUN)")
     add("--checkpoint-minutes", type=float, default=10.0)
     add("--minutes", type=float, default=float("inf"), help="stop at a checkpoint after this")
@@ -76,6 +76,19 @@ def measured(name: str, dev_scores, test_scores, dev, test) -> dict:
     found = {"reader": name, "threshold": t} | figures.abstention_figures(test_scores, test, t)
     print(json.dumps(found), flush=True)
     return found
+
+
+def reader_scores(weights: Path, dev, test, precision) -> tuple[list, list]:
+    """Dev and test scores of a trained reader, a passage reader's or a sentence reader's."""
+    if passage.is_passage_reader(weights):
+        model = passage.load(weights)
+        return passage.scores(model, dev, precision), passage.scores(model, test, precision)
+    reader = ce.torch_model(weights=weights)
+    t = ce.Card.load(weights.with_suffix(".json")).temperature
+    return (
+        figures.question_scores(reader, dev, t, precision),
+        figures.question_scores(reader, test, t, precision),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,16 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     for weights in args.compare:
-        reader = ce.torch_model(weights=weights)
-        t = ce.Card.load(weights.with_suffix(".json")).temperature
         found.append(
-            measured(
-                str(weights),
-                figures.question_scores(reader, dev, t, precision),
-                figures.question_scores(reader, test, t, precision),
-                dev,
-                test,
-            )
+            measured(str(weights), *reader_scores(weights, dev, test, precision), dev, test)
         )
     (args.out / "figures.json").write_text(
         json.dumps({"training": run, "squad2_test": found}, indent=2) + "\n"

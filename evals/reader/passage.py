@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import random
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,14 +119,18 @@ def tensors(encoded: list[Encoded]) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "span": span}
 
 
+def is_passage_reader(weights: Path) -> bool:
+    with np.load(weights) as found:
+        return "head_none.weight" in found.files
+
+
 def torch_model(init: Path | None = ce.WEIGHTS) -> torch.nn.Module:
     """The packaged MiniLM and the passage heads, ``head`` (start, end) and
     ``head_none``: with the trained layers of ``init`` if given, a sentence reader's (new
     heads) or a passage reader's (to go on training it)."""
     import torch
 
-    with np.load(init) if init else nullcontext() as weights:
-        again = weights is not None and "head_none.weight" in weights.files
+    again = init is not None and is_passage_reader(init)
     bert = ce.torch_model(weights=None if again else init).bert
 
     class PassageNet(torch.nn.Module):
