@@ -147,6 +147,24 @@ def read_passages(
     return rows
 
 
+def combined(passage_rows: list[dict], answer_rows: list[dict], more: int) -> list[dict]:
+    """What an answer would be whose passage reader decides (abstain or not) and leads
+    with its sentence, followed by up to ``more`` quotes of ``RAG.answer``'s own answer:
+    rows of two runs on the same questions (``--rows``) put together, with no reading."""
+    rows = []
+    for p, a in zip(passage_rows, answer_rows, strict=True):
+        if p["question"] != a["question"]:
+            raise ValueError("the two sets of rows are not of the same questions in one order")
+        quotes, hits = list(p["quotes"]), list(p["hits"])
+        for quote, hit in zip(a["quotes"], a["hits"], strict=True):
+            if len(quotes) < 1 + more and quote not in quotes:
+                quotes.append(quote)
+                hits.append(hit)
+        shown = {"quotes": [], "hits": []} if p["abstained"] else {"quotes": quotes, "hits": hits}
+        rows.append(p | shown)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["train", "dev", "test"], default="test")
@@ -163,8 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reader-weights", type=Path, help="another reader (RAG_READER_WEIGHTS)")
     parser.add_argument("--passage-weights", type=Path, help="answer with a passage reader")
     parser.add_argument("--passages", type=int, default=3, help="passages it reads")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs=2,
+        metavar=("PASSAGE_ROWS", "ANSWER_ROWS"),
+        help="read nothing: the figures of rows of both kinds put together (:func:`combined`)",
+    )
+    parser.add_argument("--more", type=int, default=1, help="RAG.answer quotes kept (--combine)")
     args = parser.parse_args(argv)
 
+    if args.combine:
+        first, second = ([json.loads(x) for x in f.read_text().splitlines()] for f in args.combine)
+        print(json.dumps(figures(combined(first, second, args.more)), indent=2))
+        return 0
     if args.write_card and (args.passage_weights or args.reader_weights):
         parser.error("--write-card records the shipped reader's figures: not another reader's")
     chosen = articles(args.split, args.seed, args.data)

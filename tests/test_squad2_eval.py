@@ -51,3 +51,24 @@ def test_the_eval_asks_a_splits_questions_through_the_product(tmp_path: Path) ->
     assert found["split"] == "dev" and len(found["articles"]) == 2
     assert found["questions"] == 12
     assert 0.0 <= found["answered_citing_gold"] <= 1.0
+
+
+def test_combined_rows_lead_with_the_passage_readers_sentence_and_keep_its_decision() -> None:
+    combined = load_script(SCRIPT).combined
+    read = [
+        {"question": "a", "abstained": False, "quotes": ["It opened in 1985."], "hits": [True]},
+        {"question": "b", "abstained": True, "quotes": ["Entry is free."], "hits": [False]},
+    ]
+    answered = [
+        {
+            "question": "a",
+            "quotes": ["The museum.", "It opened in 1985.", "More."],
+            "hits": [0, 1, 0],
+        },
+        {"question": "b", "quotes": ["Entry is free."], "hits": [False]},
+    ]
+    first, second = combined(read, answered, more=1)
+    assert first["quotes"] == ["It opened in 1985.", "The museum."] and first["hits"] == [True, 0]
+    assert second["abstained"] and second["quotes"] == [] and second["hits"] == []
+    with pytest.raises(ValueError, match="same questions"):
+        combined(read, answered[::-1], more=1)
