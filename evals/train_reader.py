@@ -141,6 +141,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     add("--resume", action="store_true", help="go on from this run's checkpoint")
     add(
+        "--record-outside",
+        type=Path,
+        help="train nothing: write SICK's and Climate-FEVER's figures of these weights, at"
+        " their card's operating points, into that card",
+    )
+    add(
         "--score",
         type=Path,
         help="train nothing: print these weights' held-out figures (temperature and answer"
@@ -247,6 +253,36 @@ def operating_points(
     return ce.Card(answer_t, support_t, contradict_t, temperature), chosen_on
 
 
+def pair_figures(model, pairs: list[Pair], points: ce.Card, precision) -> tuple[dict, np.ndarray]:
+    """Three-way figures of ``pairs`` at ``points``' temperature and claim thresholds (as
+    ``check()`` reads), with the probabilities they came from."""
+    labels = np.array([p.label for p in pairs])
+    probs = ce.softmax(figures.pair_logits(model, pairs, precision) / points.temperature)
+    entry = figures.three_way(probs, labels, points.support_threshold, points.contradict_threshold)
+    entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)
+    return entry, probs
+
+
+def record_outside(args: argparse.Namespace, precision) -> int:
+    """SICK's and Climate-FEVER's three-way figures of trained weights at their card's own
+    operating points (``check()``'s), written into that card beside its other figures."""
+    card_file = args.record_outside.with_suffix(".json")
+    points = ce.Card.load(card_file)
+    model = ce.torch_model(weights=args.record_outside)
+    outside = {
+        "sick": data.load_sick(args.data),
+        "climate_fever": data.load_climate_fever(args.data),
+    }
+    found = dict(points.figures or {})
+    for name, pairs in outside.items():
+        found[f"{name}_pairs_test"] = pair_figures(
+            model, pairs[: args.sample or None], points, precision
+        )[0]
+        print(name, json.dumps(found[f"{name}_pairs_test"]))
+    card_file.write_text(json.dumps(asdict(replace(points, figures=found)), indent=2) + "\n")
+    return 0
+
+
 def card(
     args, model, by_source: dict, questions: dict, run: dict, precision, teacher=None
 ) -> ce.Card:
@@ -265,15 +301,7 @@ def card(
     for name, test in tested.items():
         if not test:
             continue
-        logits, labels = (
-            figures.pair_logits(model, test, precision),
-            np.array([p.label for p in test]),
-        )
-        probs = ce.softmax(logits / temperature)
-        entry = figures.three_way(
-            probs, labels, points.support_threshold, points.contradict_threshold
-        )
-        entry["calibration_error"] = round(figures.calibration_error(probs, labels), 4)
+        entry, probs = pair_figures(model, test, points, precision)
         if teacher is not None:
             wanted = ce.softmax(
                 figures.pair_logits(teacher.model, test, precision) / teacher.temperature
@@ -308,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"forward passes in {precision}" + (f" ({probe})" if probe else ""), file=sys.stderr)
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
+    if args.record_outside:
+        return record_outside(args, "fp32")  # check()'s arithmetic by default
     rng = random.Random(args.seed)
     started = time.perf_counter()
     by_source, questions = load_sets(args, rng)

@@ -506,3 +506,18 @@ def test_a_claim_with_its_answer_swapped_contradicts_its_sentence() -> None:
     assert labels[ce.SUPPORTS] == "The museum has been open since 1985."
     wrong = labels[ce.CONTRADICTS]
     assert "1985" not in wrong and wrong.startswith("The museum has been open since ")
+
+
+@pytest.mark.slow
+def test_outside_figures_are_recorded_in_a_readers_own_card(tmp_path: Path) -> None:
+    for name in (ce.WEIGHTS, ce.CARD):
+        (tmp_path / name.name).write_bytes(name.read_bytes())
+    weights = tmp_path / ce.WEIGHTS.name
+    run_script(str(SCRIPT), "--record-outside", str(weights), "--sample", "12")
+    before, after = (json.loads(f.read_text()) for f in (ce.CARD, weights.with_suffix(".json")))
+    for name in ("sick_pairs_test", "climate_fever_pairs_test"):
+        assert after["figures"][name]["pairs"] == 12
+        assert set(after["figures"][name]["recall_by_label"]) <= set(ce.LABELS)
+    assert {k: v for k, v in after.items() if k != "figures"} == {
+        k: v for k, v in before.items() if k != "figures"
+    }
