@@ -36,14 +36,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.reader import data, figures, passage
-from evals.reader.loop import Run, Stop, Stopped, train
+from evals.reader.loop import STOPPED, Run, Stop, Stopped, add_run_arguments, run_precision, train
 from rag.config import Settings
 from rag.documents.ingest import Splitter
-from rag.index.embed import SentenceEmbeddings, cache_dir, default_model_path, load_tokenizer
-from rag.index.precision import resolve
+from rag.index.embed import cache_dir, default_model_path, load_tokenizer
 from rag.reading import crossencoder as ce
-
-STOPPED = 3
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -67,14 +64,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="weights to start from: a sentence reader's, or a passage reader's to go on",
     )
     add("--lr", type=float, default=5e-5)
-    add("--precision", choices=["auto", "fp32", "bf16"], default="auto")
     add("--sample", type=int, default=0, help="a smoke run: N passages, N/4 questions scored")
     add("--out", type=Path, required=True, help="folder for passage.npz and figures.json")
     add("--compare", type=Path, nargs="*", default=[ce.WEIGHTS], help="other readers")
-    add("--checkpoints", type=Path, help="checkpoint folder (default ~/.cache/rag/training/RUN)")
-    add("--checkpoint-minutes", type=float, default=10.0)
-    add("--minutes", type=float, default=float("inf"), help="stop at a checkpoint after this")
-    add("--resume", action="store_true", help="go on from this run's checkpoint")
+    add_run_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -110,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     import torch
 
-    probe = None if args.precision == "fp32" else SentenceEmbeddings().probe
-    precision = resolve(args.precision, probe)
+    precision = run_precision(args.precision)
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     rng = random.Random(args.seed)

@@ -69,13 +69,18 @@ import numpy as np
 
 from evals.reader import bigbench, data, figures
 from evals.reader.data import Pair
-from evals.reader.loop import Run, Stop, Stopped, Teacher, train
-from rag.index.embed import SentenceEmbeddings, cache_dir
-from rag.index.precision import resolve
+from evals.reader.loop import (
+    STOPPED,
+    Run,
+    Stop,
+    Stopped,
+    Teacher,
+    add_run_arguments,
+    run_precision,
+    train,
+)
+from rag.index.embed import cache_dir
 from rag.reading import crossencoder as ce
-
-STOPPED = 3
-"""Exit status of a run stopped at a checkpoint (resume it with ``--resume``)."""
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -121,25 +126,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     add("--epochs", type=int, default=1)
     add("--lr", type=float, default=5e-5)
-    add(
-        "--precision",
-        choices=["auto", "fp32", "bf16"],
-        default="auto",
-        help="forward passes in bf16 where this CPU is faster and faithful in it (auto)",
-    )
     add("--sample", type=int, default=0, help="a smoke run: N pairs of each set, N/4 to score")
     add("--out", type=Path, default=Path(__file__).parents[1] / "rag" / "reading")
     add("--data", type=Path, help="the training-data folder (default: ../shared/training-data)")
     add("--bigbench", type=Path, help="bigbench's package folder holding benchmark_tasks/")
-    add("--checkpoints", type=Path, help="checkpoint folder (default ~/.cache/rag/training/RUN)")
-    add("--checkpoint-minutes", type=float, default=10.0)
-    add(
-        "--minutes",
-        type=float,
-        default=float("inf"),
-        help="stop at a checkpoint after this long (resume later with --resume)",
-    )
-    add("--resume", action="store_true", help="go on from this run's checkpoint")
     add(
         "--record-outside",
         type=Path,
@@ -152,6 +142,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="train nothing: print these weights' held-out figures (temperature and answer"
         " threshold fitted on dev as a run does, claim thresholds from their card)",
     )
+    add_run_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -331,9 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     import torch
 
-    probe = None if args.precision == "fp32" else SentenceEmbeddings().probe
-    precision = resolve(args.precision, probe)
-    print(f"forward passes in {precision}" + (f" ({probe})" if probe else ""), file=sys.stderr)
+    precision = run_precision(args.precision)
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     if args.record_outside:

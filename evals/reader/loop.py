@@ -10,6 +10,7 @@ weights a single run gives (``tests/test_train_reader.py`` checks it bit for bit
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import random
@@ -25,12 +26,44 @@ from typing import Any
 import numpy as np
 
 from evals.reader.data import Pair, Question, overlap
-from rag.index.precision import Precision, autocast
+from rag.index.precision import Precision, autocast, resolve
 from rag.reading import crossencoder as ce
 
+STOPPED = 3
+"""Exit status of a training script whose run stopped at a checkpoint (resume it)."""
 GROUP = 8
 """Sentences of a question read together at most (``listwise``)."""
 CHECKPOINT = "checkpoint.pt"
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every training script shares: arithmetic, checkpoints, stopping, resuming."""
+    add = parser.add_argument
+    add(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="forward passes in bf16 where this CPU is faster and faithful in it (auto)",
+    )
+    add("--checkpoints", type=Path, help="checkpoint folder (default ~/.cache/rag/training/RUN)")
+    add("--checkpoint-minutes", type=float, default=10.0)
+    add(
+        "--minutes",
+        type=float,
+        default=float("inf"),
+        help="stop at a checkpoint after this long (resume later with --resume)",
+    )
+    add("--resume", action="store_true", help="go on from this run's checkpoint")
+
+
+def run_precision(setting: str) -> Precision:
+    """The arithmetic of a run's forward passes: ``auto`` as ingest's probe decides."""
+    from rag.index.embed import SentenceEmbeddings
+
+    probe = None if setting == "fp32" else SentenceEmbeddings().probe
+    precision = resolve(setting, probe)
+    print(f"forward passes in {precision}" + (f" ({probe})" if probe else ""), file=sys.stderr)
+    return precision
 
 
 def batches(pairs: list[Pair], rng: random.Random, size: int) -> list[list[Pair]]:
