@@ -133,17 +133,22 @@ def read_passages(
     for qa, title in asked(chosen, limit):
         texts = [x.text for x in rag.retrieve(qa["question"])[:n]]
         read = passage.read(model, [(qa["question"], t) for t in texts], precision)
+        answers = [x["text"] for x in qa["answers"]]
+        quotes = [
+            passage.answer_sentence(t, start) for t, (_, start, _) in zip(texts, read, strict=True)
+        ]
         best = max(range(len(read)), key=lambda i: read[i][0])
-        score, start, _ = read[best]
-        quote = passage.answer_sentence(texts[best], start)
-        hits = [holds(quote, [x["text"] for x in qa["answers"]])]
-        rows.append(
-            row_of(
-                {"abstained": score < threshold, "score": score, "hits": hits, "quotes": [quote]},
-                qa,
-                title,
-            )
-        )
+        score = read[best][0]
+        found = {"abstained": score < threshold, "score": score}
+        # every chunk read: its probability, whether its span's sentence and the chunk
+        # itself hold an answer (where reading through retrieval loses)
+        chunks = {
+            "chunk_scores": [r[0] for r in read],
+            "chunk_hits": [holds(q, answers) for q in quotes],
+            "chunk_holds": [holds(t, answers) for t in texts],
+        }
+        shown = {"hits": [chunks["chunk_hits"][best]], "quotes": [quotes[best]]}
+        rows.append(row_of(found | shown | chunks, qa, title))
     return rows
 
 

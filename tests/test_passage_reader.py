@@ -94,10 +94,16 @@ def test_the_script_trains_saves_and_measures_both_readers_and_the_product_path(
             str(tmp_path / "index"),
             "--passage-weights",
             str(tmp_path / "passage.npz"),
+            "--rows",
+            str(tmp_path / "rows.jsonl"),
         ),
     )
     found = json.loads(out[: out.rindex("}") + 1])
     assert found["questions"] == 6 and 0.0 <= found["answered_citing_gold"] <= 1.0
+    rows = [json.loads(x) for x in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert all(len(r["chunk_scores"]) == len(r["chunk_hits"]) == 3 for r in rows)
+    # the answer is the likeliest chunk's sentence
+    assert all(r["hits"] == [r["chunk_hits"][r["chunk_scores"].index(r["score"])]] for r in rows)
 
 
 def test_a_run_can_go_on_from_a_passage_readers_own_weights(tmp_path: Path) -> None:
