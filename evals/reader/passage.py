@@ -179,13 +179,13 @@ def loss(model, batch: list[Passage], precision: Precision):
     with autocast(precision):
         starts, ends, none = model(**inputs)
     unanswerable = torch.tensor([float(e.start == 0) for e in encoded])
-    found = loss_none = F.binary_cross_entropy_with_logits(none, unanswerable)
+    total = F.binary_cross_entropy_with_logits(none, unanswerable)
     has = unanswerable == 0
     if has.any():
         s = torch.tensor([e.start for e in encoded])[has]
         e = torch.tensor([e.end for e in encoded])[has]
-        found = loss_none + (F.cross_entropy(starts[has], s) + F.cross_entropy(ends[has], e)) / 2
-    return found
+        total = total + (F.cross_entropy(starts[has], s) + F.cross_entropy(ends[has], e)) / 2
+    return total
 
 
 class PassageTrainer(Trainer):
